@@ -1,0 +1,192 @@
+#include "runtime/thread_pool.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace lamina {
+
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Workers spin this long after a job before they sleep: training calls kernels back to back,
+// and waking a sleeping thread costs tens of microseconds.
+constexpr auto kSpinTime = std::chrono::microseconds(300);
+
+thread_local bool tls_inside_task = false;
+
+class Pool {
+ public:
+  Pool() : num_threads_(initial_threads()) {}
+  ~Pool() { stop_workers(); }
+
+  int num_threads() const { return num_threads_; }
+
+  void resize(int n) {
+    std::lock_guard<std::mutex> hold(busy_);
+    stop_workers();
+    num_threads_ = n;
+  }
+
+  void run(int64_t n_tasks, detail::TaskFn fn, void* ctx) {
+    if (n_tasks <= 0) return;
+    std::unique_lock<std::mutex> hold(busy_, std::try_to_lock);
+    if (n_tasks == 1 || num_threads_ == 1 || tls_inside_task || !hold.owns_lock()) {
+      run_serial(n_tasks, fn, ctx);
+      return;
+    }
+    if (workers_.empty()) start_workers();
+
+    fn_ = fn;
+    ctx_ = ctx;
+    n_tasks_ = n_tasks;
+    next_task_.store(0, std::memory_order_relaxed);
+    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(sleep_mutex_);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+
+    tls_inside_task = true;
+    drain();
+    tls_inside_task = false;
+    while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+  }
+
+ private:
+  static int initial_threads() {
+    if (const char* env = std::getenv("LAMINA_NUM_THREADS")) {
+      int n = std::atoi(env);
+      if (n >= 1 && n <= max_num_threads()) return n;
+    }
+    return default_num_threads();
+  }
+
+  static void run_serial(int64_t n_tasks, detail::TaskFn fn, void* ctx) {
+    bool outer = tls_inside_task;
+    tls_inside_task = true;
+    for (int64_t t = 0; t < n_tasks; ++t) fn(ctx, t);
+    tls_inside_task = outer;
+  }
+
+  void drain() {
+    for (;;) {
+      int64_t t = next_task_.fetch_add(1, std::memory_order_relaxed);
+      if (t >= n_tasks_) return;
+      fn_(ctx_, t);
+    }
+  }
+
+  // `seen` is the generation when the worker was created: a job published before the thread
+  // got going must still find it.
+  void worker_loop(uint64_t seen) {
+    tls_inside_task = true;
+    for (;;) {
+      uint64_t now = wait_for_generation(seen);
+      if (stopping_.load(std::memory_order_acquire)) return;
+      seen = now;
+      drain();
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+
+  uint64_t wait_for_generation(uint64_t seen) {
+    auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
+    for (int i = 0;; ++i) {
+      uint64_t now = generation_.load(std::memory_order_acquire);
+      if (now != seen) return now;
+      if ((i & 255) == 255 && std::chrono::steady_clock::now() > spin_until) break;
+      cpu_relax();
+    }
+    std::unique_lock<std::mutex> lock(sleep_mutex_);
+    wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+    return generation_.load(std::memory_order_acquire);
+  }
+
+  void start_workers() {
+    stopping_.store(false, std::memory_order_relaxed);
+    const uint64_t now = generation_.load(std::memory_order_acquire);
+    for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, now] { worker_loop(now); });
+  }
+
+  void stop_workers() {
+    if (workers_.empty()) return;
+    {
+      std::lock_guard<std::mutex> lock(sleep_mutex_);
+      stopping_.store(true, std::memory_order_release);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  int num_threads_;
+  std::mutex busy_;  // held by the one caller that owns the workers for a job
+  std::vector<std::thread> workers_;
+
+  std::mutex sleep_mutex_;
+  std::condition_variable wake_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
+
+  detail::TaskFn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  int64_t n_tasks_ = 0;
+  std::atomic<int64_t> next_task_{0};
+  std::atomic<int> pending_{0};
+};
+
+Pool& pool() {
+  // Never destroyed: worker threads must not outlive a destroyed pool at process exit.
+  static Pool* instance = new Pool();
+  return *instance;
+}
+
+}  // namespace
+
+int default_num_threads() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n >= 1) return n < max_num_threads() ? n : max_num_threads();
+  }
+#endif
+  unsigned n = std::thread::hardware_concurrency();
+  if (n == 0) return 1;
+  return n < static_cast<unsigned>(max_num_threads()) ? static_cast<int>(n) : max_num_threads();
+}
+
+int get_num_threads() { return pool().num_threads(); }
+
+bool set_num_threads(int n) {
+  if (n < 1 || n > max_num_threads()) return false;
+  if (n != pool().num_threads()) pool().resize(n);
+  return true;
+}
+
+namespace detail {
+void run_parallel(int64_t n_tasks, TaskFn fn, void* context) { pool().run(n_tasks, fn, context); }
+}  // namespace detail
+
+}  // namespace lamina
