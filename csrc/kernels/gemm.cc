@@ -106,7 +106,9 @@ void run_blocks(const Problem& P) {
   // Read an operand in place when it is already laid out as the tile reads it and packing
   // would not pay for itself (few tiles reuse it).
   const bool b_in_place = !P.trans_b && mt <= 8;
-  const bool a_in_place = P.trans_a && nt_total <= 4;
+  const bool a_in_place = nt_total <= 4;
+  const int64_t a_row = P.trans_a ? 1 : P.lda;  // in place: A(i, p) = a[i*a_row + p*a_step]
+  const int64_t a_step_in_place = P.trans_a ? P.lda : 1;
 
   const double flops = 2.0 * P.m * P.n * P.k;
   const int threads = static_cast<int>(std::max<double>(
@@ -172,11 +174,11 @@ void run_blocks(const Problem& P) {
             const int64_t row0 = it * mr;
             const int rows = static_cast<int>(std::min<int64_t>(mr, P.m - row0));
             const bool direct = a_in_place && rows == mr;
-            const float* a_panel = direct ? P.a + p0 * P.lda + row0 : a_block + (it - it_begin) * kc * mr;
-            const int64_t a_step = direct ? P.lda : mr;
+            const float* a_panel = direct ? P.a + p0 * a_step_in_place + row0 * a_row
+                                          : a_block + (it - it_begin) * kc * mr;
             float* c_tile = P.c + row0 * P.ldc + col0;
-            kern.tile(kc, a_panel, a_step, b_panel, b_step, c_tile, P.ldc, rows, cols, P.alpha,
-                      beta);
+            kern.tile(kc, a_panel, direct ? a_row : 1, direct ? a_step_in_place : mr, b_panel,
+                      b_step, c_tile, P.ldc, rows, cols, P.alpha, beta);
             if (last_block && P.epilogue.fn) {
               P.epilogue.fn(P.epilogue.context, c_tile, P.ldc, row0, col0, rows, cols);
             }

@@ -30,12 +30,14 @@ struct GemmKernels {
   int mr;  // rows of the register tile
   int nr;  // columns of the register tile
 
-  // For p < k, i < mr, j < nr, with A(i, p) = a[p*a_step + i] and B(p, j) = b[p*b_step + j]:
+  // For p < k, i < mr, j < nr, with A(i, p) = a[i*a_row + p*a_step], B(p, j) = b[p*b_step + j]:
   //   c[i*ldc + j] = alpha * sum_p A(i, p) * B(p, j) + beta * c[i*ldc + j]
   // for i < rows and j < cols only (rows <= mr, cols <= nr). B is read only in columns
   // j < cols, A in all mr rows. c is not read when beta == 0.
-  void (*tile)(int64_t k, const float* a, int64_t a_step, const float* b, int64_t b_step,
-               float* c, int64_t ldc, int rows, int cols, float alpha, float beta);
+  // A packed panel has a_row = 1, a_step = mr; op(A) read in place has a_row = 1,
+  // a_step = lda (transposed) or a_row = lda, a_step = 1 (not transposed).
+  void (*tile)(int64_t k, const float* a, int64_t a_row, int64_t a_step, const float* b,
+               int64_t b_step, float* c, int64_t ldc, int rows, int cols, float alpha, float beta);
 
   // dst[p*mr + i] = a[i*lda + p] for i < rows, 0 for rows <= i < mr; p < k.
   // (A row-major, not transposed: the one layout that needs a transpose to pack.)

@@ -16,7 +16,7 @@ inline __m256i lane_mask(int count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), idx);
 }
 
-void tile_avx2(int64_t k, const float* a, int64_t a_step, const float* b, int64_t b_step,
+void tile_avx2(int64_t k, const float* a, int64_t a_row, int64_t a_step, const float* b, int64_t b_step,
                float* c, int64_t ldc, int rows, int cols, float alpha, float beta) {
   __m256 acc[kMr][2];
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
@@ -27,7 +27,7 @@ void tile_avx2(int64_t k, const float* a, int64_t a_step, const float* b, int64_
       __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
       for (int i = 0; i < kMr; ++i) {
-        __m256 ai = _mm256_broadcast_ss(a + i);
+        __m256 ai = _mm256_broadcast_ss(a + i * a_row);
         acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
         acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
       }
@@ -39,7 +39,7 @@ void tile_avx2(int64_t k, const float* a, int64_t a_step, const float* b, int64_
       __m256 b0 = _mm256_maskload_ps(b, lo), b1 = _mm256_maskload_ps(b + 8, hi);
 #pragma GCC unroll 6
       for (int i = 0; i < kMr; ++i) {
-        __m256 ai = _mm256_broadcast_ss(a + i);
+        __m256 ai = _mm256_broadcast_ss(a + i * a_row);
         acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
         acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
       }

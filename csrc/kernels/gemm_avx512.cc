@@ -11,7 +11,8 @@ constexpr int kMr = 8;
 constexpr int kNr = 32;
 
 template <bool kFullWidth>
-inline void tile_loop(int64_t k, const float* a, int64_t a_step, const float* b, int64_t b_step,
+inline void tile_loop(int64_t k, const float* a, int64_t a_row, int64_t a_step, const float* b,
+                      int64_t b_step,
                       __mmask16 lo, __mmask16 hi, __m512 acc[kMr][2]) {
   for (int64_t p = 0; p < k; ++p) {
     __m512 b0, b1;
@@ -24,7 +25,7 @@ inline void tile_loop(int64_t k, const float* a, int64_t a_step, const float* b,
     }
 #pragma GCC unroll 8
     for (int i = 0; i < kMr; ++i) {
-      __m512 ai = _mm512_set1_ps(a[i]);
+      __m512 ai = _mm512_set1_ps(a[i * a_row]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
@@ -33,7 +34,7 @@ inline void tile_loop(int64_t k, const float* a, int64_t a_step, const float* b,
   }
 }
 
-void tile_avx512(int64_t k, const float* a, int64_t a_step, const float* b, int64_t b_step,
+void tile_avx512(int64_t k, const float* a, int64_t a_row, int64_t a_step, const float* b, int64_t b_step,
                  float* c, int64_t ldc, int rows, int cols, float alpha, float beta) {
   __m512 acc[kMr][2];
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -42,9 +43,9 @@ void tile_avx512(int64_t k, const float* a, int64_t a_step, const float* b, int6
                        : cols > 16 ? __mmask16((1u << (cols - 16)) - 1)
                                    : __mmask16(0);
   if (cols == kNr) {
-    tile_loop<true>(k, a, a_step, b, b_step, lo, hi, acc);
+    tile_loop<true>(k, a, a_row, a_step, b, b_step, lo, hi, acc);
   } else {
-    tile_loop<false>(k, a, a_step, b, b_step, lo, hi, acc);
+    tile_loop<false>(k, a, a_row, a_step, b, b_step, lo, hi, acc);
   }
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);
