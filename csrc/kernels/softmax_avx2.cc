@@ -1,0 +1,7 @@
+// The AVX2+FMA softmax family: the row loops of softmax_impl.h with 8 lanes (one ymm
+// register per reduction) and the branch-free exp/log of softmax_math.h.
+#define LAMINA_SOFTMAX_TABLE softmax_kernels_avx2
+#define LAMINA_SOFTMAX_LANES 8
+#define LAMINA_SOFTMAX_EXP fast_exp
+#define LAMINA_SOFTMAX_LOG fast_log
+#include "kernels/softmax_impl.h"

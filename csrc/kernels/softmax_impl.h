@@ -1,0 +1,308 @@
+// The row loops of the softmax family, written once and compiled once per ISA variant.
+// Included by softmax_scalar.cc, softmax_avx2.cc and softmax_avx512.cc after they define:
+//   LAMINA_SOFTMAX_TABLE   the table function to define (softmax_kernels_<isa>)
+//   LAMINA_SOFTMAX_LANES   partial sums kept per reduction: 1 in the scalar reference (a
+//                          row then sums left to right, as TF.js's CPU backend does), the
+//                          vector width in the SIMD variants, where every reduction and
+//                          every exp/log loop below becomes one vector lane per partial sum
+//   LAMINA_SOFTMAX_EXP, LAMINA_SOFTMAX_LOG   float -> float
+// Each variant's -O3 auto-vectorizes the fixed-width inner loops (`for l < kLanes`); the
+// last partial block of a row goes through a padded copy so that its exp/log stay vectorized
+// (rows of 10 classes are common).
+//
+// Everything is in an anonymous namespace (see the rule in kernels/variant.h).
+#include <cstdint>
+
+#include "kernels/softmax.h"
+#include "kernels/softmax_math.h"
+
+namespace lamina {
+namespace {
+
+constexpr int kLanes = LAMINA_SOFTMAX_LANES;
+
+inline float exp_f(float x) { return LAMINA_SOFTMAX_EXP(x); }
+inline float log_f(float x) { return LAMINA_SOFTMAX_LOG(x); }
+
+// b if b > a, else a: a NaN in b is skipped (a NaN row still ends NaN through its sum).
+inline float max_of(float a, float b) { return b > a ? b : a; }
+
+// TF.js's clipByValue: a NaN passes through.
+inline float clip(float q, float lo, float hi) { return q > hi ? hi : (q < lo ? lo : q); }
+
+// Where clipByValue passes its gradient (inclusive bounds; false for NaN).
+inline bool inside(float q, float lo, float hi) { return q >= lo && q <= hi; }
+
+inline float add_lanes(const float* acc) {
+  float sum = acc[0];
+  for (int l = 1; l < kLanes; ++l) sum += acc[l];
+  return sum;
+}
+
+float row_max(const float* x, int64_t n) {
+  float acc[kLanes];
+  for (int l = 0; l < kLanes; ++l) acc[l] = -__builtin_inff();
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) acc[l] = max_of(acc[l], x[i + l]);
+  }
+  for (int l = 0; i + l < n; ++l) acc[l] = max_of(acc[l], x[i + l]);
+  float m = acc[0];
+  for (int l = 1; l < kLanes; ++l) m = max_of(m, acc[l]);
+  return m;
+}
+
+float row_sum(const float* x, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) acc[l] += x[i + l];
+  }
+  for (int l = 0; i + l < n; ++l) acc[l] += x[i + l];
+  return add_lanes(acc);
+}
+
+// Σ_j clip(x[j], lo, hi)
+float row_clipped_sum(const float* x, int64_t n, float lo, float hi) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) acc[l] += clip(x[i + l], lo, hi);
+  }
+  for (int l = 0; i + l < n; ++l) acc[l] += clip(x[i + l], lo, hi);
+  return add_lanes(acc);
+}
+
+float row_dot(const float* a, const float* b, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
+  }
+  for (int l = 0; i + l < n; ++l) acc[l] += a[i + l] * b[i + l];
+  return add_lanes(acc);
+}
+
+// Returns Σ_j exp(x[j] - shift); with kStore also writes each term to y[j].
+template <bool kStore>
+float exp_shifted_sum(const float* x, float shift, float* y, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float e = exp_f(x[i + l] - shift);
+      if (kStore) y[i + l] = e;
+      acc[l] += e;
+    }
+  }
+  if (i < n) {
+    const int rest = static_cast<int>(n - i);
+    float in[kLanes], out[kLanes];
+    for (int l = 0; l < kLanes; ++l) in[l] = l < rest ? x[i + l] : shift;
+    for (int l = 0; l < kLanes; ++l) out[l] = exp_f(in[l] - shift);
+    for (int l = 0; l < rest; ++l) {
+      if (kStore) y[i + l] = out[l];
+      acc[l] += out[l];
+    }
+  }
+  return add_lanes(acc);
+}
+
+void forward_rows(const float* x, float* y, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    const float m = row_max(xr, cols);
+    const float s = exp_shifted_sum<true>(xr, m, yr, cols);
+    for (int64_t j = 0; j < cols; ++j) yr[j] = yr[j] / s;
+  }
+}
+
+void backward_rows(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* yr = y + r * cols;
+    const float* dyr = dy + r * cols;
+    float* dxr = dx + r * cols;
+    const float dot = row_dot(dyr, yr, cols);
+    for (int64_t j = 0; j < cols; ++j) dxr[j] = yr[j] * (dyr[j] - dot);
+  }
+}
+
+// log Σ_j exp(z[j]); with dlogits also leaves exp(z[j] - max) there, and *sum_exp = that sum.
+float log_sum_exp(const float* z, int64_t cols, float* exp_out, float* sum_exp) {
+  const float m = row_max(z, cols);
+  const float s = exp_out ? exp_shifted_sum<true>(z, m, exp_out, cols)
+                          : exp_shifted_sum<false>(z, m, nullptr, cols);
+  *sum_exp = s;
+  return m + log_f(s);
+}
+
+void cross_entropy_rows(const float* logits, const float* labels, float* loss, float* dlogits,
+                        int64_t rows, int64_t cols, float grad_scale) {
+  for (int64_t r = 0; r < rows; ++r) {
+    if (cols == 0) {
+      loss[r] = 0.0f;
+      continue;
+    }
+    const float* z = logits + r * cols;
+    const float* t = labels + r * cols;
+    float* d = dlogits ? dlogits + r * cols : nullptr;
+    float s;
+    const float lse = log_sum_exp(z, cols, d, &s);
+    // loss = Σ t·(lse - z), the same bits as TF.js's -Σ (z - lse)·t; and Σ t for the gradient.
+    float acc_loss[kLanes] = {}, acc_t[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= cols; i += kLanes) {
+      for (int l = 0; l < kLanes; ++l) {
+        acc_loss[l] += t[i + l] * (lse - z[i + l]);
+        acc_t[l] += t[i + l];
+      }
+    }
+    for (int l = 0; i + l < cols; ++l) {
+      acc_loss[l] += t[i + l] * (lse - z[i + l]);
+      acc_t[l] += t[i + l];
+    }
+    loss[r] = add_lanes(acc_loss);
+    if (d) {
+      const float label_sum = add_lanes(acc_t);
+      for (int64_t j = 0; j < cols; ++j) d[j] = grad_scale * ((d[j] / s) * label_sum - t[j]);
+    }
+  }
+}
+
+int64_t cross_entropy_sparse_rows(const float* logits, const int32_t* labels, float* loss,
+                                  float* dlogits, int64_t rows, int64_t cols, float grad_scale) {
+  int64_t first_bad = -1;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* z = logits + r * cols;
+    float* d = dlogits ? dlogits + r * cols : nullptr;
+    const int64_t k = labels[r];
+    if (k < 0 || k >= cols) {
+      loss[r] = __builtin_nanf("");
+      for (int64_t j = 0; d && j < cols; ++j) d[j] = __builtin_nanf("");
+      if (first_bad < 0) first_bad = r;
+      continue;
+    }
+    float s;
+    const float lse = log_sum_exp(z, cols, d, &s);
+    loss[r] = lse - z[k];
+    if (d) {
+      const float exp_k = d[k];
+      for (int64_t j = 0; j < cols; ++j) d[j] = grad_scale * (d[j] / s);
+      d[k] = grad_scale * (exp_k / s - 1.0f);
+    }
+  }
+  return first_bad;
+}
+
+void categorical_rows(const float* probs, const float* labels, float* loss, int64_t rows,
+                      int64_t cols, float lo, float hi) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* y = probs + r * cols;
+    const float* t = labels + r * cols;
+    const float s = row_sum(y, cols);
+    float acc[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= cols; i += kLanes) {
+      for (int l = 0; l < kLanes; ++l) acc[l] += t[i + l] * log_f(clip(y[i + l] / s, lo, hi));
+    }
+    if (i < cols) {
+      const int rest = static_cast<int>(cols - i);
+      float p[kLanes], log_p[kLanes];
+      for (int l = 0; l < kLanes; ++l) p[l] = l < rest ? clip(y[i + l] / s, lo, hi) : 1.0f;
+      for (int l = 0; l < kLanes; ++l) log_p[l] = log_f(p[l]);
+      for (int l = 0; l < rest; ++l) acc[l] += t[i + l] * log_p[l];
+    }
+    loss[r] = -add_lanes(acc);
+  }
+}
+
+void categorical_backward_rows(const float* probs, const float* labels, const float* dloss,
+                               float scale, float* dprobs, int64_t rows, int64_t cols, float lo,
+                               float hi) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* y = probs + r * cols;
+    const float* t = labels + r * cols;
+    float* dy = dprobs + r * cols;
+    const float minus_w = -(dloss ? dloss[r] * scale : scale);
+    const float s = row_sum(y, cols);
+    // g = gradient reaching q = y/s (through -Σ t·log p and the clip), kept in dy for now;
+    // the normalisation then gives g/s from the numerator and -Σ g·y / s² from the sum.
+    float acc[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= cols; i += kLanes) {
+      for (int l = 0; l < kLanes; ++l) {
+        const float q = y[i + l] / s;
+        const float g = inside(q, lo, hi) ? (minus_w * t[i + l]) / clip(q, lo, hi) : 0.0f;
+        dy[i + l] = g;
+        acc[l] += g * y[i + l];
+      }
+    }
+    for (int l = 0; i + l < cols; ++l) {
+      const float q = y[i + l] / s;
+      const float g = inside(q, lo, hi) ? (minus_w * t[i + l]) / clip(q, lo, hi) : 0.0f;
+      dy[i + l] = g;
+      acc[l] += g * y[i + l];
+    }
+    const float d_sum = -(add_lanes(acc) / (s * s));
+    for (int64_t j = 0; j < cols; ++j) dy[j] = dy[j] / s + d_sum;
+  }
+}
+
+int64_t sparse_categorical_rows(const float* probs, const int32_t* labels, float* loss,
+                                int64_t rows, int64_t cols, float lo, float hi) {
+  int64_t first_bad = -1;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* y = probs + r * cols;
+    const int64_t k = labels[r];
+    if (k < 0 || k >= cols) {
+      loss[r] = __builtin_nanf("");
+      if (first_bad < 0) first_bad = r;
+      continue;
+    }
+    const float s = row_clipped_sum(y, cols, lo, hi);
+    loss[r] = -log_f(clip(clip(y[k], lo, hi) / s, lo, hi));
+  }
+  return first_bad;
+}
+
+int64_t sparse_categorical_backward_rows(const float* probs, const int32_t* labels,
+                                         const float* dloss, float scale, float* dprobs,
+                                         int64_t rows, int64_t cols, float lo, float hi) {
+  int64_t first_bad = -1;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* y = probs + r * cols;
+    float* dy = dprobs + r * cols;
+    const int64_t k = labels[r];
+    if (k < 0 || k >= cols) {
+      for (int64_t j = 0; j < cols; ++j) dy[j] = __builtin_nanf("");
+      if (first_bad < 0) first_bad = r;
+      continue;
+    }
+    const float minus_w = -(dloss ? dloss[r] * scale : scale);
+    const float s = row_clipped_sum(y, cols, lo, hi);
+    const float c_k = clip(y[k], lo, hi);
+    const float q = c_k / s;
+    const float g = inside(q, lo, hi) ? minus_w / clip(q, lo, hi) : 0.0f;
+    const float d_sum = -((g * c_k) / (s * s));
+    for (int64_t j = 0; j < cols; ++j) dy[j] = inside(y[j], lo, hi) ? d_sum : 0.0f;
+    if (inside(y[k], lo, hi)) dy[k] = g / s + d_sum;
+  }
+  return first_bad;
+}
+
+}  // namespace
+
+const SoftmaxKernels& LAMINA_SOFTMAX_TABLE() {
+  static const SoftmaxKernels kernels{forward_rows,
+                                      backward_rows,
+                                      cross_entropy_rows,
+                                      cross_entropy_sparse_rows,
+                                      categorical_rows,
+                                      categorical_backward_rows,
+                                      sparse_categorical_rows,
+                                      sparse_categorical_backward_rows};
+  return kernels;
+}
+
+}  // namespace lamina
