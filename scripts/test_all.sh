@@ -31,3 +31,9 @@ cmake -S . -B build/cpp-sanitize -G Ninja -DLAMINA_BUILD_PYTHON=OFF -DLAMINA_BUI
 cmake --build build/cpp-sanitize -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/cpp-sanitize --output-on-failure
+
+step "ctest on the portable build (scalar kernels only, as on ARM)"
+cmake -S . -B build/cpp-portable -G Ninja -DLAMINA_BUILD_PYTHON=OFF -DLAMINA_BUILD_TESTS=ON \
+  -DLAMINA_SIMD=OFF >/dev/null
+cmake --build build/cpp-portable -j "$jobs"
+ctest --test-dir build/cpp-portable --output-on-failure
