@@ -61,10 +61,12 @@ def main():
     scratch = (np.empty(n, np.float32), np.empty(n, np.float32))
 
     def report(label, seconds):
-        print(f"{label:<28} {seconds * 1e9 / n:6.2f} ns/element  {BYTES_PER_ELEMENT * n / seconds / 1e9:6.1f} GB/s")
+        gb_per_s = BYTES_PER_ELEMENT * n / seconds / 1e9
+        print(f"{label:<28} {seconds * 1e9 / n:6.2f} ns/element  {gb_per_s:6.1f} GB/s")
 
     print(f"Adam update, n = {n:,}")
-    report("numpy (14 in-place ops)", best_time(lambda: numpy_adam(w, g, m, v, scratch, **HYPER), reps))
+    seconds = best_time(lambda: numpy_adam(w, g, m, v, scratch, **HYPER), reps)
+    report("numpy (14 in-place ops)", seconds)
     old_isa, old_threads = _core.isa(), _core.get_num_threads()
     try:
         for isa in _core.supported_isas():

@@ -293,3 +293,26 @@ def test_failed_check_leaves_buffers_untouched():
     with pytest.raises(ValueError):
         _core.adam_update(w, g, m, v, **(ADAM | {"beta2_power": 1.0}))
     assert not w.any() and not m.any() and not v.any()
+
+
+def test_random_buffer_mixes_raise_only_type_or_value_errors():
+    """Valid hyperparameters, buffers drawn from a palette of good and bad arrays (shared ones
+    included): each call either runs or raises TypeError/ValueError, and never crashes."""
+    import random
+
+    pick = random.Random(0)
+    for name, (fn, _, slot_init, hyper, per_step) in CASES.items():
+        keywords = hyper | (per_step(1) if per_step else {})
+        for _ in range(300):
+            shared = np.ones((3, 4), np.float32)
+            palette = [shared, shared, np.ones((3, 4), np.float32), np.ones((4, 3), np.float32),
+                       np.ones((3, 4)), np.ones((3, 4), np.float32)[:, ::2], np.array(1.0, np.float32),
+                       np.ones((0, 4), np.float32), None, [1.0], shared[1:], shared.T]
+            buffers = [pick.choice(palette) for _ in range(2 + len(slot_init))]
+            extra = {}
+            if "mg" in slot_init:
+                extra["mg"] = buffers.pop()
+            try:
+                fn(*buffers, **extra, **keywords)
+            except (TypeError, ValueError):
+                pass

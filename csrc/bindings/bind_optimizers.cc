@@ -35,7 +35,9 @@ Buffers check_buffers(const py::object& w, const py::object& g,
     expect_shape(slot.shape, b.w.shape, name, because);
     expect_disjoint(slot.array, name, b.w.array, "w");
     expect_disjoint(slot.array, name, b.g.array, "g");
-    for (size_t j = 0; j < k; ++j) expect_disjoint(slot.array, name, b.slots[j].array, slots[j].second);
+    for (size_t j = 0; j < k; ++j) {
+      expect_disjoint(slot.array, name, b.slots[j].array, slots[j].second);
+    }
     b.slots.push_back(std::move(slot));
   }
   return b;
@@ -123,8 +125,9 @@ void register_optimizers(py::module_& m) {
         expect_fraction(beta2, "beta2", false);
         expect_non_negative(epsilon, "epsilon");
         if (step < 1) {
-          throw py::value_error("step must be >= 1 (the number of this update, counting from 1), got " +
-                                std::to_string(step));
+          throw py::value_error(
+              "step must be >= 1 (the number of this update, counting from 1), got " +
+              std::to_string(step));
         }
         expect_fraction(beta1_power, "beta1_power", false);
         expect_non_negative(decay, "decay");
@@ -146,7 +149,8 @@ void register_optimizers(py::module_& m) {
           throw py::value_error("mg must be a float32 array when centered=True, got None");
         }
         if (!centered && !mg.is_none()) {
-          throw py::value_error("mg is used only when centered=True; pass mg=None or centered=True");
+          throw py::value_error(
+              "mg is used only when centered=True; pass mg=None or centered=True");
         }
         std::vector<std::pair<py::object, const char*>> slots = {{ms, "ms"}, {mom, "mom"}};
         if (centered) slots.push_back({mg, "mg"});
@@ -184,7 +188,8 @@ void register_optimizers(py::module_& m) {
       "adadelta_update",
       [](py::object w, py::object g, py::object accum_grad, py::object accum_update, double lr,
          double rho, double epsilon) {
-        Buffers b = check_buffers(w, g, {{accum_grad, "accum_grad"}, {accum_update, "accum_update"}});
+        Buffers b =
+            check_buffers(w, g, {{accum_grad, "accum_grad"}, {accum_update, "accum_update"}});
         check_learning_rate(lr);
         expect_fraction(rho, "rho", true);
         expect_non_negative(epsilon, "epsilon");

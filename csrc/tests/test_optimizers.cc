@@ -320,7 +320,8 @@ TEST(special_values_give_the_same_bits_in_every_variant) {
   const float inf = std::numeric_limits<float>::infinity();
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float tiny = std::numeric_limits<float>::denorm_min();
-  const std::vector<float> specials = {0.0f, -0.0f, inf, -inf, nan, tiny, -tiny, 1e-30f, 3.0f, -2.0f};
+  const std::vector<float> specials = {0.0f, -0.0f, inf,    -inf, nan,
+                                      tiny, -tiny, 1e-30f, 3.0f, -2.0f};
   const int64_t n = 37;  // crosses packs and leaves a tail in every variant
   std::vector<float> w0(n);
   std::vector<std::vector<float>> grads(kSteps, std::vector<float>(n));
