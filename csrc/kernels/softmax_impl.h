@@ -5,6 +5,7 @@
 //                          row then sums left to right, as TF.js's CPU backend does), the
 //                          vector width in the SIMD variants, where every reduction and
 //                          every exp/log loop below becomes one vector lane per partial sum
+//                          (rows narrower than that use 1 lane there too)
 //   LAMINA_SOFTMAX_EXP, LAMINA_SOFTMAX_LOG   float -> float
 // Each variant's -O3 auto-vectorizes the fixed-width inner loops (`for l < kLanes`); the
 // last partial block of a row goes through a padded copy so that its exp/log stay vectorized
@@ -19,7 +20,14 @@
 namespace lamina {
 namespace {
 
-constexpr int kLanes = LAMINA_SOFTMAX_LANES;
+// Partial sums per reduction in rows at least this wide; narrower rows (10 classes is common)
+// use one lane, where the vector path would spend most of its time on padding and folding.
+constexpr int kVectorLanes = LAMINA_SOFTMAX_LANES;
+
+// Precedes each loop over the lanes of a block. Without it GCC fully unrolls these short
+// fixed-count loops into kLanes scalar operations before its loop vectorizer runs; kept as a
+// loop, each becomes one vector operation (checked with -fopt-info-vec and the timings).
+#define LAMINA_EACH_LANE _Pragma("GCC unroll 1")
 
 inline float exp_f(float x) { return LAMINA_SOFTMAX_EXP(x); }
 inline float log_f(float x) { return LAMINA_SOFTMAX_LOG(x); }
@@ -33,62 +41,77 @@ inline float clip(float q, float lo, float hi) { return q > hi ? hi : (q < lo ? 
 // Where clipByValue passes its gradient (inclusive bounds; false for NaN).
 inline bool inside(float q, float lo, float hi) { return q >= lo && q <= hi; }
 
-inline float add_lanes(const float* acc) {
-  float sum = acc[0];
-  for (int l = 1; l < kLanes; ++l) sum += acc[l];
-  return sum;
+// Folds the lane partial sums pairwise (half onto half), log2(kLanes) dependent steps
+// instead of kLanes: in short rows the final reductions are most of the work.
+template <int kLanes>
+inline float add_lanes(float* acc) {
+  for (int half = kLanes / 2; half >= 1; half /= 2) {
+    for (int l = 0; l < half; ++l) acc[l] += acc[l + half];
+  }
+  return acc[0];
 }
 
+template <int kLanes>
 float row_max(const float* x, int64_t n) {
   float acc[kLanes];
+  LAMINA_EACH_LANE
   for (int l = 0; l < kLanes; ++l) acc[l] = -__builtin_inff();
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
+    LAMINA_EACH_LANE
     for (int l = 0; l < kLanes; ++l) acc[l] = max_of(acc[l], x[i + l]);
   }
   for (int l = 0; i + l < n; ++l) acc[l] = max_of(acc[l], x[i + l]);
-  float m = acc[0];
-  for (int l = 1; l < kLanes; ++l) m = max_of(m, acc[l]);
-  return m;
+  for (int half = kLanes / 2; half >= 1; half /= 2) {
+    for (int l = 0; l < half; ++l) acc[l] = max_of(acc[l], acc[l + half]);
+  }
+  return acc[0];
 }
 
+template <int kLanes>
 float row_sum(const float* x, int64_t n) {
   float acc[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
+    LAMINA_EACH_LANE
     for (int l = 0; l < kLanes; ++l) acc[l] += x[i + l];
   }
   for (int l = 0; i + l < n; ++l) acc[l] += x[i + l];
-  return add_lanes(acc);
+  return add_lanes<kLanes>(acc);
 }
 
 // Σ_j clip(x[j], lo, hi)
+template <int kLanes>
 float row_clipped_sum(const float* x, int64_t n, float lo, float hi) {
   float acc[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
+    LAMINA_EACH_LANE
     for (int l = 0; l < kLanes; ++l) acc[l] += clip(x[i + l], lo, hi);
   }
   for (int l = 0; i + l < n; ++l) acc[l] += clip(x[i + l], lo, hi);
-  return add_lanes(acc);
+  return add_lanes<kLanes>(acc);
 }
 
+template <int kLanes>
 float row_dot(const float* a, const float* b, int64_t n) {
   float acc[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
+    LAMINA_EACH_LANE
     for (int l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
   }
   for (int l = 0; i + l < n; ++l) acc[l] += a[i + l] * b[i + l];
-  return add_lanes(acc);
+  return add_lanes<kLanes>(acc);
 }
 
 // Returns Σ_j exp(x[j] - shift); with kStore also writes each term to y[j].
-template <bool kStore>
+template <int kLanes, bool kStore>
 float exp_shifted_sum(const float* x, float shift, float* y, int64_t n) {
   float acc[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
+    LAMINA_EACH_LANE
     for (int l = 0; l < kLanes; ++l) {
       const float e = exp_f(x[i + l] - shift);
       if (kStore) y[i + l] = e;
@@ -98,45 +121,51 @@ float exp_shifted_sum(const float* x, float shift, float* y, int64_t n) {
   if (i < n) {
     const int rest = static_cast<int>(n - i);
     float in[kLanes], out[kLanes];
+    LAMINA_EACH_LANE
     for (int l = 0; l < kLanes; ++l) in[l] = l < rest ? x[i + l] : shift;
+    LAMINA_EACH_LANE
     for (int l = 0; l < kLanes; ++l) out[l] = exp_f(in[l] - shift);
     for (int l = 0; l < rest; ++l) {
       if (kStore) y[i + l] = out[l];
       acc[l] += out[l];
     }
   }
-  return add_lanes(acc);
+  return add_lanes<kLanes>(acc);
 }
 
+template <int kLanes>
 void forward_rows(const float* x, float* y, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
-    const float m = row_max(xr, cols);
-    const float s = exp_shifted_sum<true>(xr, m, yr, cols);
+    const float m = row_max<kLanes>(xr, cols);
+    const float s = exp_shifted_sum<kLanes, true>(xr, m, yr, cols);
     for (int64_t j = 0; j < cols; ++j) yr[j] = yr[j] / s;
   }
 }
 
+template <int kLanes>
 void backward_rows(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* yr = y + r * cols;
     const float* dyr = dy + r * cols;
     float* dxr = dx + r * cols;
-    const float dot = row_dot(dyr, yr, cols);
+    const float dot = row_dot<kLanes>(dyr, yr, cols);
     for (int64_t j = 0; j < cols; ++j) dxr[j] = yr[j] * (dyr[j] - dot);
   }
 }
 
 // log Σ_j exp(z[j]); with dlogits also leaves exp(z[j] - max) there, and *sum_exp = that sum.
+template <int kLanes>
 float log_sum_exp(const float* z, int64_t cols, float* exp_out, float* sum_exp) {
-  const float m = row_max(z, cols);
-  const float s = exp_out ? exp_shifted_sum<true>(z, m, exp_out, cols)
-                          : exp_shifted_sum<false>(z, m, nullptr, cols);
+  const float m = row_max<kLanes>(z, cols);
+  const float s = exp_out ? exp_shifted_sum<kLanes, true>(z, m, exp_out, cols)
+                          : exp_shifted_sum<kLanes, false>(z, m, nullptr, cols);
   *sum_exp = s;
   return m + log_f(s);
 }
 
+template <int kLanes>
 void cross_entropy_rows(const float* logits, const float* labels, float* loss, float* dlogits,
                         int64_t rows, int64_t cols, float grad_scale) {
   for (int64_t r = 0; r < rows; ++r) {
@@ -148,11 +177,12 @@ void cross_entropy_rows(const float* logits, const float* labels, float* loss, f
     const float* t = labels + r * cols;
     float* d = dlogits ? dlogits + r * cols : nullptr;
     float s;
-    const float lse = log_sum_exp(z, cols, d, &s);
+    const float lse = log_sum_exp<kLanes>(z, cols, d, &s);
     // loss = Σ t·(lse - z), the same bits as TF.js's -Σ (z - lse)·t; and Σ t for the gradient.
     float acc_loss[kLanes] = {}, acc_t[kLanes] = {};
     int64_t i = 0;
     for (; i + kLanes <= cols; i += kLanes) {
+      LAMINA_EACH_LANE
       for (int l = 0; l < kLanes; ++l) {
         acc_loss[l] += t[i + l] * (lse - z[i + l]);
         acc_t[l] += t[i + l];
@@ -162,14 +192,15 @@ void cross_entropy_rows(const float* logits, const float* labels, float* loss, f
       acc_loss[l] += t[i + l] * (lse - z[i + l]);
       acc_t[l] += t[i + l];
     }
-    loss[r] = add_lanes(acc_loss);
+    loss[r] = add_lanes<kLanes>(acc_loss);
     if (d) {
-      const float label_sum = add_lanes(acc_t);
+      const float label_sum = add_lanes<kLanes>(acc_t);
       for (int64_t j = 0; j < cols; ++j) d[j] = grad_scale * ((d[j] / s) * label_sum - t[j]);
     }
   }
 }
 
+template <int kLanes>
 int64_t cross_entropy_sparse_rows(const float* logits, const int32_t* labels, float* loss,
                                   float* dlogits, int64_t rows, int64_t cols, float grad_scale) {
   int64_t first_bad = -1;
@@ -184,7 +215,7 @@ int64_t cross_entropy_sparse_rows(const float* logits, const int32_t* labels, fl
       continue;
     }
     float s;
-    const float lse = log_sum_exp(z, cols, d, &s);
+    const float lse = log_sum_exp<kLanes>(z, cols, d, &s);
     loss[r] = lse - z[k];
     if (d) {
       const float exp_k = d[k];
@@ -195,28 +226,33 @@ int64_t cross_entropy_sparse_rows(const float* logits, const int32_t* labels, fl
   return first_bad;
 }
 
+template <int kLanes>
 void categorical_rows(const float* probs, const float* labels, float* loss, int64_t rows,
                       int64_t cols, float lo, float hi) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* y = probs + r * cols;
     const float* t = labels + r * cols;
-    const float s = row_sum(y, cols);
+    const float s = row_sum<kLanes>(y, cols);
     float acc[kLanes] = {};
     int64_t i = 0;
     for (; i + kLanes <= cols; i += kLanes) {
+      LAMINA_EACH_LANE
       for (int l = 0; l < kLanes; ++l) acc[l] += t[i + l] * log_f(clip(y[i + l] / s, lo, hi));
     }
     if (i < cols) {
       const int rest = static_cast<int>(cols - i);
       float p[kLanes], log_p[kLanes];
+      LAMINA_EACH_LANE
       for (int l = 0; l < kLanes; ++l) p[l] = l < rest ? clip(y[i + l] / s, lo, hi) : 1.0f;
+      LAMINA_EACH_LANE
       for (int l = 0; l < kLanes; ++l) log_p[l] = log_f(p[l]);
       for (int l = 0; l < rest; ++l) acc[l] += t[i + l] * log_p[l];
     }
-    loss[r] = -add_lanes(acc);
+    loss[r] = -add_lanes<kLanes>(acc);
   }
 }
 
+template <int kLanes>
 void categorical_backward_rows(const float* probs, const float* labels, const float* dloss,
                                float scale, float* dprobs, int64_t rows, int64_t cols, float lo,
                                float hi) {
@@ -225,12 +261,13 @@ void categorical_backward_rows(const float* probs, const float* labels, const fl
     const float* t = labels + r * cols;
     float* dy = dprobs + r * cols;
     const float minus_w = -(dloss ? dloss[r] * scale : scale);
-    const float s = row_sum(y, cols);
+    const float s = row_sum<kLanes>(y, cols);
     // g = gradient reaching q = y/s (through -Σ t·log p and the clip), kept in dy for now;
     // the normalisation then gives g/s from the numerator and -Σ g·y / s² from the sum.
     float acc[kLanes] = {};
     int64_t i = 0;
     for (; i + kLanes <= cols; i += kLanes) {
+      LAMINA_EACH_LANE
       for (int l = 0; l < kLanes; ++l) {
         const float q = y[i + l] / s;
         const float g = inside(q, lo, hi) ? (minus_w * t[i + l]) / clip(q, lo, hi) : 0.0f;
@@ -244,11 +281,12 @@ void categorical_backward_rows(const float* probs, const float* labels, const fl
       dy[i + l] = g;
       acc[l] += g * y[i + l];
     }
-    const float d_sum = -(add_lanes(acc) / (s * s));
+    const float d_sum = -(add_lanes<kLanes>(acc) / (s * s));
     for (int64_t j = 0; j < cols; ++j) dy[j] = dy[j] / s + d_sum;
   }
 }
 
+template <int kLanes>
 int64_t sparse_categorical_rows(const float* probs, const int32_t* labels, float* loss,
                                 int64_t rows, int64_t cols, float lo, float hi) {
   int64_t first_bad = -1;
@@ -260,12 +298,13 @@ int64_t sparse_categorical_rows(const float* probs, const int32_t* labels, float
       if (first_bad < 0) first_bad = r;
       continue;
     }
-    const float s = row_clipped_sum(y, cols, lo, hi);
+    const float s = row_clipped_sum<kLanes>(y, cols, lo, hi);
     loss[r] = -log_f(clip(clip(y[k], lo, hi) / s, lo, hi));
   }
   return first_bad;
 }
 
+template <int kLanes>
 int64_t sparse_categorical_backward_rows(const float* probs, const int32_t* labels,
                                          const float* dloss, float scale, float* dprobs,
                                          int64_t rows, int64_t cols, float lo, float hi) {
@@ -280,7 +319,7 @@ int64_t sparse_categorical_backward_rows(const float* probs, const int32_t* labe
       continue;
     }
     const float minus_w = -(dloss ? dloss[r] * scale : scale);
-    const float s = row_clipped_sum(y, cols, lo, hi);
+    const float s = row_clipped_sum<kLanes>(y, cols, lo, hi);
     const float c_k = clip(y[k], lo, hi);
     const float q = c_k / s;
     const float g = inside(q, lo, hi) ? minus_w / clip(q, lo, hi) : 0.0f;
@@ -291,17 +330,54 @@ int64_t sparse_categorical_backward_rows(const float* probs, const int32_t* labe
   return first_bad;
 }
 
+// The table's entries: pick the lane count from the row width.
+#define LAMINA_BY_WIDTH(fn, ...) \
+  (cols < kVectorLanes ? fn<1>(__VA_ARGS__) : fn<kVectorLanes>(__VA_ARGS__))
+
+void forward(const float* x, float* y, int64_t rows, int64_t cols) {
+  LAMINA_BY_WIDTH(forward_rows, x, y, rows, cols);
+}
+void backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
+  LAMINA_BY_WIDTH(backward_rows, y, dy, dx, rows, cols);
+}
+void cross_entropy(const float* logits, const float* labels, float* loss, float* dlogits,
+                   int64_t rows, int64_t cols, float grad_scale) {
+  LAMINA_BY_WIDTH(cross_entropy_rows, logits, labels, loss, dlogits, rows, cols, grad_scale);
+}
+int64_t cross_entropy_sparse(const float* logits, const int32_t* labels, float* loss,
+                             float* dlogits, int64_t rows, int64_t cols, float grad_scale) {
+  return LAMINA_BY_WIDTH(cross_entropy_sparse_rows, logits, labels, loss, dlogits, rows, cols,
+                         grad_scale);
+}
+void categorical(const float* probs, const float* labels, float* loss, int64_t rows, int64_t cols,
+                 float lo, float hi) {
+  LAMINA_BY_WIDTH(categorical_rows, probs, labels, loss, rows, cols, lo, hi);
+}
+void categorical_backward(const float* probs, const float* labels, const float* dloss,
+                          float scale, float* dprobs, int64_t rows, int64_t cols, float lo,
+                          float hi) {
+  LAMINA_BY_WIDTH(categorical_backward_rows, probs, labels, dloss, scale, dprobs, rows, cols, lo,
+                  hi);
+}
+int64_t sparse_categorical(const float* probs, const int32_t* labels, float* loss, int64_t rows,
+                           int64_t cols, float lo, float hi) {
+  return LAMINA_BY_WIDTH(sparse_categorical_rows, probs, labels, loss, rows, cols, lo, hi);
+}
+int64_t sparse_categorical_backward(const float* probs, const int32_t* labels, const float* dloss,
+                                    float scale, float* dprobs, int64_t rows, int64_t cols,
+                                    float lo, float hi) {
+  return LAMINA_BY_WIDTH(sparse_categorical_backward_rows, probs, labels, dloss, scale, dprobs,
+                         rows, cols, lo, hi);
+}
+
+#undef LAMINA_BY_WIDTH
+
 }  // namespace
 
 const SoftmaxKernels& LAMINA_SOFTMAX_TABLE() {
-  static const SoftmaxKernels kernels{forward_rows,
-                                      backward_rows,
-                                      cross_entropy_rows,
-                                      cross_entropy_sparse_rows,
-                                      categorical_rows,
-                                      categorical_backward_rows,
-                                      sparse_categorical_rows,
-                                      sparse_categorical_backward_rows};
+  static const SoftmaxKernels kernels{forward,       backward,           cross_entropy,
+                                      cross_entropy_sparse, categorical, categorical_backward,
+                                      sparse_categorical,   sparse_categorical_backward};
   return kernels;
 }
 
