@@ -33,6 +33,28 @@ constexpr auto kSpinTime = std::chrono::microseconds(300);
 
 thread_local bool tls_inside_task = false;
 
+// One job: the caller publishes it, then runs tasks itself; workers that are awake join in.
+// The caller waits only for tasks that were claimed, never for a worker that is asleep or
+// descheduled, so a busy machine does not turn one call into a scheduler time slice.
+struct Job {
+  detail::TaskFn fn;
+  void* ctx;
+  int64_t n_tasks;
+  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> done{0};
+
+  void drain() {
+    int64_t finished = 0;
+    for (;;) {
+      int64_t t = next.fetch_add(1);
+      if (t >= n_tasks) break;
+      fn(ctx, t);
+      ++finished;
+    }
+    if (finished) done.fetch_add(finished);
+  }
+};
+
 class Pool {
  public:
   Pool() : num_threads_(initial_threads()) {}
@@ -55,21 +77,26 @@ class Pool {
     }
     if (workers_.empty()) start_workers();
 
-    fn_ = fn;
-    ctx_ = ctx;
-    n_tasks_ = n_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
-    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    Job job;
+    job.fn = fn;
+    job.ctx = ctx;
+    job.n_tasks = n_tasks;
+    current_.store(&job);
     {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
-      generation_.fetch_add(1, std::memory_order_release);
+      generation_.fetch_add(1);
     }
-    wake_.notify_all();
+    if (sleeping_.load() > 0) wake_.notify_all();
 
     tls_inside_task = true;
-    drain();
+    job.drain();
     tls_inside_task = false;
-    while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+    while (job.done.load() != n_tasks) cpu_relax();
+    // No worker may still hold a pointer to `job` once it goes out of scope. A worker
+    // announces itself (active_) before it reads current_, so after current_ is cleared,
+    // active_ == 0 means nobody can reach the job any more.
+    current_.store(nullptr);
+    while (active_.load() != 0) cpu_relax();
   }
 
  private:
@@ -88,24 +115,16 @@ class Pool {
     tls_inside_task = outer;
   }
 
-  void drain() {
-    for (;;) {
-      int64_t t = next_task_.fetch_add(1, std::memory_order_relaxed);
-      if (t >= n_tasks_) return;
-      fn_(ctx_, t);
-    }
-  }
-
   // `seen` is the generation when the worker was created: a job published before the thread
   // got going must still find it.
   void worker_loop(uint64_t seen) {
     tls_inside_task = true;
     for (;;) {
-      uint64_t now = wait_for_generation(seen);
-      if (stopping_.load(std::memory_order_acquire)) return;
-      seen = now;
-      drain();
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      seen = wait_for_generation(seen);
+      if (stopping_.load()) return;
+      active_.fetch_add(1);
+      if (Job* job = current_.load()) job->drain();
+      active_.fetch_sub(1);
     }
   }
 
@@ -118,13 +137,15 @@ class Pool {
       cpu_relax();
     }
     std::unique_lock<std::mutex> lock(sleep_mutex_);
-    wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-    return generation_.load(std::memory_order_acquire);
+    sleeping_.fetch_add(1);
+    wake_.wait(lock, [&] { return generation_.load() != seen; });
+    sleeping_.fetch_sub(1);
+    return generation_.load();
   }
 
   void start_workers() {
-    stopping_.store(false, std::memory_order_relaxed);
-    const uint64_t now = generation_.load(std::memory_order_acquire);
+    stopping_.store(false);
+    const uint64_t now = generation_.load();
     for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, now] { worker_loop(now); });
   }
 
@@ -132,8 +153,8 @@ class Pool {
     if (workers_.empty()) return;
     {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
-      stopping_.store(true, std::memory_order_release);
-      generation_.fetch_add(1, std::memory_order_release);
+      stopping_.store(true);
+      generation_.fetch_add(1);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
@@ -147,13 +168,11 @@ class Pool {
   std::mutex sleep_mutex_;
   std::condition_variable wake_;
   std::atomic<uint64_t> generation_{0};
+  std::atomic<int> sleeping_{0};
   std::atomic<bool> stopping_{false};
 
-  detail::TaskFn fn_ = nullptr;
-  void* ctx_ = nullptr;
-  int64_t n_tasks_ = 0;
-  std::atomic<int64_t> next_task_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<Job*> current_{nullptr};
+  std::atomic<int> active_{0};
 };
 
 Pool& pool() {
