@@ -1,8 +1,10 @@
 """GEMM speed: lamina's kernel beside numpy.matmul (OpenBLAS) in the same run.
 
 Prints GFLOP/s for square sizes and for the products of the two reference models, at 1 and
-2 threads, and the ratio lamina / numpy. Each thread count runs in its own process, because
-OpenBLAS reads its thread count once at start-up.
+2 threads, and the ratio lamina / numpy. Each library and thread count runs in its own
+process (twice, alternating, best kept): OpenBLAS reads its thread count once at start-up,
+and its idle threads spin for a while after each call, which would steal the core that
+lamina's second thread needs if both ran in one process.
 
     python bench/gemm.py            # the table
     python bench/gemm.py --json     # one JSON object per line
@@ -52,37 +54,37 @@ def time_call(fn, min_time):
     return best
 
 
-def measure(threads, min_time):
-    """Runs in a child process with OPENBLAS_NUM_THREADS already set."""
+def measure(library, threads, min_time):
+    """Seconds per call for every shape; runs in a child process with OPENBLAS_NUM_THREADS set."""
     import numpy as np
 
-    import lamina as lm
-    from lamina import _core
-
-    lm.set_num_threads(threads)
     rng = np.random.default_rng(0)
-    rows = []
-    for label, m, n, k, ta, tb in SHAPES:
+    if library == "lamina":
+        import lamina as lm
+        from lamina import _core
+
+        lm.set_num_threads(threads)
+    seconds = []
+    for _label, m, n, k, ta, tb in SHAPES:
         a = rng.standard_normal((k, m) if ta else (m, k), dtype=np.float32)
         b = rng.standard_normal((n, k) if tb else (k, n), dtype=np.float32)
         c = np.empty((m, n), np.float32)
-        a_op = a.T if ta else a
-        b_op = b.T if tb else b
-        lam = num = float("inf")
-        for _ in range(2):  # interleaved, so drift in clock speed hits both alike
-            lam = min(lam, time_call(lambda: _core.gemm(a, b, c, trans_a=ta, trans_b=tb), min_time))
-            num = min(num, time_call(lambda: np.matmul(a_op, b_op, out=c), min_time))
-        flops = 2.0 * m * n * k
-        rows.append({
-            "label": label, "m": m, "n": n, "k": k, "trans_a": ta, "trans_b": tb,
-            "threads": threads,
-            "lamina_gflops": round(flops / lam / 1e9, 2),
-            "numpy_gflops": round(flops / num / 1e9, 2),
-            "ratio": round(num / lam, 3),
-            "lamina_us": round(lam * 1e6, 2),
-            "numpy_us": round(num * 1e6, 2),
-        })
-    return rows
+        if library == "lamina":
+            call = lambda: _core.gemm(a, b, c, trans_a=ta, trans_b=tb)  # noqa: E731
+        else:
+            a_op, b_op = (a.T if ta else a), (b.T if tb else b)
+            call = lambda: np.matmul(a_op, b_op, out=c)  # noqa: E731
+        seconds.append(time_call(call, min_time))
+    return seconds
+
+
+def run_child(library, threads, min_time):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", library, str(threads), "--min-time", str(min_time)],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
@@ -90,23 +92,33 @@ def main():
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--quick", action="store_true", help="shorter timing rounds")
     parser.add_argument("--threads", type=int, nargs="*", default=[1, 2])
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--min-time", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     min_time = args.min_time or (0.1 if args.quick else 0.4)
 
     if args.child is not None:
-        print(json.dumps(measure(args.child, min_time)))
+        library, threads = args.child
+        print(json.dumps(measure(library, int(threads), min_time)))
         return
 
     results = []
     for threads in args.threads:
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(threads), "--min-time", str(min_time)],
-            env=env, check=True, capture_output=True, text=True,
-        ).stdout
-        results.extend(json.loads(out.strip().splitlines()[-1]))
+        best = {"lamina": [float("inf")] * len(SHAPES), "numpy": [float("inf")] * len(SHAPES)}
+        for library in ("lamina", "numpy", "lamina", "numpy"):
+            times = run_child(library, threads, min_time)
+            best[library] = [min(old, new) for old, new in zip(best[library], times)]
+        for (label, m, n, k, ta, tb), lam, num in zip(SHAPES, best["lamina"], best["numpy"]):
+            flops = 2.0 * m * n * k
+            results.append({
+                "label": label, "m": m, "n": n, "k": k, "trans_a": ta, "trans_b": tb,
+                "threads": threads,
+                "lamina_gflops": round(flops / lam / 1e9, 2),
+                "numpy_gflops": round(flops / num / 1e9, 2),
+                "ratio": round(num / lam, 3),
+                "lamina_us": round(lam * 1e6, 2),
+                "numpy_us": round(num * 1e6, 2),
+            })
 
     if args.json:
         keys = ("m", "n", "k", "trans_a", "trans_b", "threads", "lamina_gflops", "numpy_gflops", "ratio")
@@ -118,7 +130,7 @@ def main():
 
     from lamina import runtime
 
-    print(f"lamina GEMM ({runtime.isa()}) vs numpy {np.__version__} matmul; GFLOP/s, best of 5 rounds")
+    print(f"lamina GEMM ({runtime.isa()}) vs numpy {np.__version__} matmul; GFLOP/s, best of 2 processes × 5 rounds")
     print(f"{'product':<14}{'m×n×k':>16}{'op':>5}{'thr':>5}{'lamina':>10}{'numpy':>10}{'ratio':>8}{'lamina µs':>12}")
     for row in results:
         op = ("T" if row["trans_a"] else "N") + ("T" if row["trans_b"] else "N")

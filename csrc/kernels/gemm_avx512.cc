@@ -10,55 +10,62 @@ namespace {
 constexpr int kMr = 8;
 constexpr int kNr = 32;
 
+// kFullWidth: all 32 columns valid, so B loads need no mask. One function holds the whole
+// tile (accumulators, k loop, stores) so that the accumulators live in registers throughout.
 template <bool kFullWidth>
-inline void tile_loop(int64_t k, const float* a, int64_t a_row, int64_t a_step, const float* b,
-                      int64_t b_step,
-                      __mmask16 lo, __mmask16 hi, __m512 acc[kMr][2]) {
+inline void tile(int64_t k, const float* a, int64_t a_row, int64_t a_step, const float* b,
+                 int64_t b_step, float* c, int64_t ldc, int rows, int cols, float alpha,
+                 float beta) {
+  // C is written once per k block, long after it was last touched: fetch its lines now so
+  // the misses overlap the k loop instead of stalling the stores.
+  for (int i = 0; i < rows; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+  }
+  const __mmask16 lo = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
+  const __mmask16 hi = cols >= 32 ? __mmask16(0xFFFF)
+                       : cols > 16 ? __mmask16((1u << (cols - 16)) - 1)
+                                   : __mmask16(0);
+  __m512 acc[kMr][2];
+#pragma GCC unroll 8
+  for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t p = 0; p < k; ++p) {
-    __m512 b0, b1;
-    if (kFullWidth) {
-      b0 = _mm512_loadu_ps(b);
-      b1 = _mm512_loadu_ps(b + 16);
-    } else {
-      b0 = _mm512_maskz_loadu_ps(lo, b);
-      b1 = _mm512_maskz_loadu_ps(hi, b + 16);
-    }
+    const __m512 b0 = kFullWidth ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(lo, b);
+    const __m512 b1 = kFullWidth ? _mm512_loadu_ps(b + 16) : _mm512_maskz_loadu_ps(hi, b + 16);
 #pragma GCC unroll 8
     for (int i = 0; i < kMr; ++i) {
-      __m512 ai = _mm512_set1_ps(a[i * a_row]);
+      const __m512 ai = _mm512_set1_ps(a[i * a_row]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
     a += a_step;
     b += b_step;
   }
-}
-
-void tile_avx512(int64_t k, const float* a, int64_t a_row, int64_t a_step, const float* b, int64_t b_step,
-                 float* c, int64_t ldc, int rows, int cols, float alpha, float beta) {
-  __m512 acc[kMr][2];
-  for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  const __mmask16 lo = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
-  const __mmask16 hi = cols >= 32 ? __mmask16(0xFFFF)
-                       : cols > 16 ? __mmask16((1u << (cols - 16)) - 1)
-                                   : __mmask16(0);
-  if (cols == kNr) {
-    tile_loop<true>(k, a, a_row, a_step, b, b_step, lo, hi, acc);
-  } else {
-    tile_loop<false>(k, a, a_row, a_step, b, b_step, lo, hi, acc);
-  }
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);
-  for (int i = 0; i < rows; ++i) {
-    float* ci = c + i * ldc;
-    __m512 r0 = _mm512_mul_ps(va, acc[i][0]);
-    __m512 r1 = _mm512_mul_ps(va, acc[i][1]);
-    if (beta != 0.0f) {
-      r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(lo, ci), r0);
-      r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(hi, ci + 16), r1);
+#pragma GCC unroll 8
+  for (int i = 0; i < kMr; ++i) {
+    if (i < rows) {
+      float* ci = c + i * ldc;
+      __m512 r0 = _mm512_mul_ps(va, acc[i][0]);
+      __m512 r1 = _mm512_mul_ps(va, acc[i][1]);
+      if (beta != 0.0f) {
+        r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(lo, ci), r0);
+        r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(hi, ci + 16), r1);
+      }
+      _mm512_mask_storeu_ps(ci, lo, r0);
+      _mm512_mask_storeu_ps(ci + 16, hi, r1);
     }
-    _mm512_mask_storeu_ps(ci, lo, r0);
-    _mm512_mask_storeu_ps(ci + 16, hi, r1);
+  }
+}
+
+void tile_avx512(int64_t k, const float* a, int64_t a_row, int64_t a_step, const float* b,
+                 int64_t b_step, float* c, int64_t ldc, int rows, int cols, float alpha,
+                 float beta) {
+  if (cols == kNr) {
+    tile<true>(k, a, a_row, a_step, b, b_step, c, ldc, rows, cols, alpha, beta);
+  } else {
+    tile<false>(k, a, a_row, a_step, b, b_step, c, ldc, rows, cols, alpha, beta);
   }
 }
 
