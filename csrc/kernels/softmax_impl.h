@@ -15,7 +15,7 @@
 #include <cstdint>
 
 #include "kernels/softmax.h"
-#include "kernels/softmax_math.h"
+#include "kernels/vector_math.h"
 
 namespace lamina {
 namespace {

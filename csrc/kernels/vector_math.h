@@ -1,12 +1,13 @@
-// Branch-free float32 exp, expm1, log1p, tanh, sigmoid and erfc that the compiler can
-// vectorize (glibc's expf/tanhf/erfcf are calls, so loops over them stay scalar). Every
+// Branch-free float32 exp, expm1, log, log1p, tanh, sigmoid and erfc that the compiler can
+// vectorize (glibc's expf/logf/tanhf/erfcf are calls, so loops over them stay scalar). Every
 // function is straight-line arithmetic, bit casts and selects (?: on values computed either
 // way), so a plain loop over it becomes SIMD code under the file's -mavx2/-mavx512f flags.
+// The activations and the softmax family use it.
 //
-// Accuracy, measured in csrc/tests/test_activations.cc against <cmath> in double over a
-// dense sweep of float inputs: exp 1.0, expm1 1.6, log1p 2.4, tanh 2.5, sigmoid 2.5 ulp at
-// most; erfc 4.6 ulp of the value at the same float argument (its tail also gets z² exactly, see
-// exp_of_sum). Overflow gives inf, underflow gives 0 (or a subnormal), NaN gives NaN.
+// Accuracy, measured in csrc/tests/test_vector_math.cc against <cmath> in double over a
+// dense sweep of float inputs: exp 1.0, expm1 1.6, log 0.8, log1p 2.4, tanh 2.5, sigmoid 2.5 ulp
+// at most; erfc 4.6 ulp of the value at the same float argument (its tail also gets z² exactly,
+// see exp_of_sum). Overflow gives inf, underflow gives 0 (or a subnormal), NaN gives NaN.
 //
 // Everything sits in an anonymous namespace (see variant.h): each ISA's file gets its own copy.
 #pragma once
@@ -136,6 +137,44 @@ inline float log1p(float u) {
   float result = e_float * kLn2Hi + ((e_float * kLn2Lo + correction) + log_m);
   result = u > 3.40282347e38f ? u : result;  // inf (its bits would read as 2^128)
   return u != u ? u : result;
+}
+
+// ln x over the whole float range, subnormal inputs included. x = m·2^e with m in
+// [√½, √2), ln x = e·ln2 + ln(1 + f), f = m - 1, with Cephes' logf polynomial for ln(1 + f).
+// Subnormal inputs are first scaled by 2^23. Special values follow IEEE: log(±0) = -inf,
+// log(x < 0) = NaN, log(+inf) = +inf, NaN in gives NaN out.
+inline float log(float x) {
+  const float kMinNormal = 1.17549435e-38f;
+  const bool subnormal = x < kMinNormal;  // also true for 0 and negatives, fixed up below
+  const float scaled = subnormal ? x * 8388608.0f : x;
+  const uint32_t bits = bits_of(scaled);
+  int32_t e = static_cast<int32_t>((bits >> 23) & 0xFFu) - 126;  // m in [0.5, 1)
+  const float m = float_of((bits & 0x007FFFFFu) | 0x3F000000u);
+  e = subnormal ? e - 23 : e;
+  const bool below_sqrt_half = m < 0.707106781186547524f;
+  e = below_sqrt_half ? e - 1 : e;
+  const float f = below_sqrt_half ? (m + m) - 1.0f : m - 1.0f;  // exact either way
+  const float e_float = static_cast<float>(e);
+  const float z = f * f;
+  float p = 7.0376836292e-2f;
+  p = p * f - 1.1514610310e-1f;
+  p = p * f + 1.1676998740e-1f;
+  p = p * f - 1.2420140846e-1f;
+  p = p * f + 1.4249322787e-1f;
+  p = p * f - 1.6668057665e-1f;
+  p = p * f + 2.0000714765e-1f;
+  p = p * f - 2.4999993993e-1f;
+  p = p * f + 3.3333331174e-1f;
+  float y = p * f * z;
+  y += kLn2Lo * e_float;  // e·ln2 in two parts, the small one first
+  y += -0.5f * z;
+  float result = f + y;
+  result += kLn2Hi * e_float;
+  const float inf = __builtin_inff();
+  result = x == inf ? inf : result;
+  result = x == 0.0f ? -inf : result;
+  result = x < 0.0f ? __builtin_nanf("") : result;
+  return x != x ? x : result;
 }
 
 // tanh x = -expm1(-2|x|) / (expm1(-2|x|) + 2), with the sign of x: no overflow, and no
