@@ -29,13 +29,7 @@ inline Vec splat(float x) { return {_mm256_set1_ps(x)}; }
 inline Vec operator+(Vec a, Vec b) { return {_mm256_add_ps(a.x, b.x)}; }
 inline Vec operator-(Vec a, Vec b) { return {_mm256_sub_ps(a.x, b.x)}; }
 inline Vec operator/(Vec a, Vec b) { return {_mm256_div_ps(a.x, b.x)}; }
-inline Vec operator*(Vec a, Vec b) {
-  __m256 product = _mm256_mul_ps(a.x, b.x);
-  // GCC would otherwise fuse this product with a following add into an FMA (one rounding
-  // instead of two) and the bits would no longer match TF.js or the scalar reference.
-  __asm__("" : "+x"(product));
-  return {product};
-}
+inline Vec operator*(Vec a, Vec b) { return {_mm256_mul_ps(a.x, b.x)}; }
 inline Vec sqrt(Vec a) { return {_mm256_sqrt_ps(a.x)}; }
 inline Vec abs(Vec a) { return {_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.x)}; }
 inline Vec max_propagating_nan(Vec a, Vec b) {

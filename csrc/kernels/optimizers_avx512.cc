@@ -28,13 +28,7 @@ inline Vec splat(float x) { return {_mm512_set1_ps(x)}; }
 inline Vec operator+(Vec a, Vec b) { return {_mm512_add_ps(a.x, b.x)}; }
 inline Vec operator-(Vec a, Vec b) { return {_mm512_sub_ps(a.x, b.x)}; }
 inline Vec operator/(Vec a, Vec b) { return {_mm512_div_ps(a.x, b.x)}; }
-inline Vec operator*(Vec a, Vec b) {
-  __m512 product = _mm512_mul_ps(a.x, b.x);
-  // GCC would otherwise fuse this product with a following add into an FMA (one rounding
-  // instead of two) and the bits would no longer match TF.js or the scalar reference.
-  __asm__("" : "+v"(product));
-  return {product};
-}
+inline Vec operator*(Vec a, Vec b) { return {_mm512_mul_ps(a.x, b.x)}; }
 // Not _mm512_sqrt_ps: with GCC 12 it trips a false -Wmaybe-uninitialized in the header
 // (GCC bug 105593). The all-lanes mask makes this the same vsqrtps.
 inline Vec sqrt(Vec a) { return {_mm512_maskz_sqrt_ps(static_cast<__mmask16>(0xFFFF), a.x)}; }

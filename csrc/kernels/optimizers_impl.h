@@ -11,7 +11,7 @@
 //
 // and #defines LAMINA_OPTIMIZER_TABLE as the name of its table function. Every operation
 // must round like the float32 operation it stands for: in particular `*` must not fuse with
-// a following `+` into an FMA (the lane types put an optimisation barrier on the product),
+// a following `+` into an FMA (CMakeLists.txt compiles everything with -ffp-contract=off),
 // because TF.js rounds after the multiply and we want its bits.
 //
 // Each function updates elements [begin, end) of one step (see optimizers.h for formulas).

@@ -23,15 +23,7 @@ inline Vec splat(float x) { return {x}; }
 inline Vec operator+(Vec a, Vec b) { return {a.x + b.x}; }
 inline Vec operator-(Vec a, Vec b) { return {a.x - b.x}; }
 inline Vec operator/(Vec a, Vec b) { return {a.x / b.x}; }
-inline Vec operator*(Vec a, Vec b) {
-  float product = a.x * b.x;
-#if defined(__FP_FAST_FMAF)
-  // On targets with a scalar FMA (e.g. AArch64) keep the compiler from fusing the product
-  // with a following add: TF.js rounds after the multiply.
-  __asm__("" : "+m"(product));
-#endif
-  return {product};
-}
+inline Vec operator*(Vec a, Vec b) { return {a.x * b.x}; }
 inline Vec sqrt(Vec a) { return {std::sqrt(a.x)}; }
 inline Vec abs(Vec a) { return {std::fabs(a.x)}; }
 // Math.max semantics: NaN if either operand is NaN (the first NaN wins, as in the SIMD code).

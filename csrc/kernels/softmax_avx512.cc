@@ -1,9 +1,7 @@
 // The AVX-512F softmax family: the row loops of softmax_impl.h with 16 lanes (one zmm
 // register per reduction) and the branch-free exp/log of vector_math.h.
-// Without -ftrapping-math GCC may if-convert the selects in vmath::exp/vmath::log (it otherwise
-// threads a clamp into a branch whose arithmetic "might trap", and gives up vectorizing).
-// Only floating-point exception flags are affected, never a value.
-#pragma GCC optimize("no-trapping-math")
+// CMakeLists.txt compiles this file with -fno-trapping-math, without which GCC would not
+// if-convert the selects in vmath::exp/vmath::log and would leave those loops scalar.
 
 #define LAMINA_SOFTMAX_TABLE softmax_kernels_avx512
 #define LAMINA_SOFTMAX_LANES 16
