@@ -1,11 +1,22 @@
 """lamina: train neural networks with the shape of the TensorFlow.js training API.
 
 >>> import lamina as lm
->>> lm.get_num_threads() >= 1
-True
+>>> w = lm.variable(lm.tensor([[1.0], [2.0]]))
+>>> loss = lambda: lm.matmul(lm.tensor([[1.0, 1.0]]), w).square().sum()
+>>> lm.variable_grads(loss)["value"].item()
+9.0
 """
 
+from lamina import losses, train
 from lamina._version import __version__
+from lamina.creation import *  # noqa: F401,F403
+from lamina.ops import *  # noqa: F401,F403
+from lamina.random import *  # noqa: F401,F403
 from lamina.runtime import get_num_threads, set_num_threads
+from lamina.tensor import Tensor, Variable, as_tensor, scalar, tensor, variable
 
-__all__ = ["__version__", "get_num_threads", "set_num_threads"]
+from lamina import creation as _creation, ops as _ops, random as _random
+
+__all__ = (["__version__", "get_num_threads", "set_num_threads", "Tensor", "Variable", "as_tensor",
+            "scalar", "tensor", "variable", "losses", "train"]
+           + list(_ops.__all__) + list(_creation.__all__) + list(_random.__all__))

@@ -1,0 +1,4 @@
+"""lm.train: the optimizers (TF.js tf.train), defined in lamina.optimizers."""
+
+from lamina.optimizers import *  # noqa: F401,F403
+from lamina.optimizers import __all__  # noqa: F401
