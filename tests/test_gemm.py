@@ -110,3 +110,11 @@ def test_empty_dimensions():
     assert got.shape == (0, 5)
     got = _core.matmul(np.ones((2, 0), np.float32), np.ones((0, 5), np.float32))
     np.testing.assert_array_equal(got, np.zeros((2, 5), np.float32))
+
+
+def test_misaligned_array_is_refused():
+    raw = np.zeros(4 * 6 + 1, np.uint8)
+    a = np.frombuffer(raw.data, dtype=np.float32, count=6, offset=1).reshape(2, 3)
+    assert a.flags.c_contiguous and not a.flags.aligned
+    with pytest.raises(ValueError, match="a must be aligned to its element size"):
+        _core.matmul(a, np.ones((3, 2), np.float32))

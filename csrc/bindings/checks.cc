@@ -28,6 +28,10 @@ View<T> view_of(const py::handle& obj, const char* name, bool writeable, const c
     throw py::value_error(std::string(name) + " must be C-contiguous, got a strided array of shape " +
                           shape_text(v.shape) + " (use numpy.ascontiguousarray)");
   }
+  if (!(arr.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_)) {
+    throw py::value_error(std::string(name) + " must be aligned to its element size, got a misaligned view"
+                          " (use numpy.ascontiguousarray or copy it)");
+  }
   if (writeable && !arr.writeable()) {
     throw py::value_error(std::string(name) + " must be a writeable array, got a read-only one");
   }
