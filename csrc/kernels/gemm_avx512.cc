@@ -18,9 +18,12 @@ inline void tile(int64_t k, const float* a, int64_t a_row, int64_t a_step, const
                  float beta) {
   // C is written once per k block, long after it was last touched: fetch its lines now so
   // the misses overlap the k loop instead of stalling the stores.
-  for (int i = 0; i < rows; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+  // (A short k loop could not hide the misses anyway.)
+  if (k >= 64) {
+    for (int i = 0; i < rows; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+    }
   }
   const __mmask16 lo = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
   const __mmask16 hi = cols >= 32 ? __mmask16(0xFFFF)
@@ -47,8 +50,8 @@ inline void tile(int64_t k, const float* a, int64_t a_row, int64_t a_step, const
   for (int i = 0; i < kMr; ++i) {
     if (i < rows) {
       float* ci = c + i * ldc;
-      __m512 r0 = _mm512_mul_ps(va, acc[i][0]);
-      __m512 r1 = _mm512_mul_ps(va, acc[i][1]);
+      __m512 r0 = alpha == 1.0f ? acc[i][0] : _mm512_mul_ps(va, acc[i][0]);
+      __m512 r1 = alpha == 1.0f ? acc[i][1] : _mm512_mul_ps(va, acc[i][1]);
       if (beta != 0.0f) {
         r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(lo, ci), r0);
         r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(hi, ci + 16), r1);

@@ -34,22 +34,32 @@ constexpr auto kSpinTime = std::chrono::microseconds(300);
 thread_local bool tls_inside_task = false;
 
 // One job: the caller publishes it, then runs tasks itself; workers that are awake join in.
-// The caller waits only for tasks that were claimed, never for a worker that is asleep or
-// descheduled, so a busy machine does not turn one call into a scheduler time slice.
+// Thread r (the caller is 0) first takes its own tasks r, r+T, r+2T, ..., so a call repeated
+// with the same sizes (a training loop) finds each thread's data still in its own cache; then
+// it helps with the others' tasks. The caller waits only for tasks that were claimed, never
+// for a worker that is asleep or descheduled: the caller takes its tasks over instead.
 struct Job {
   detail::TaskFn fn;
   void* ctx;
   int64_t n_tasks;
-  std::atomic<int64_t> next{0};
+  int slots;
+  std::atomic<int64_t> next[max_num_threads()];  // tasks claimed so far in each thread's sequence
   std::atomic<int64_t> done{0};
 
-  void drain() {
+  Job(detail::TaskFn f, void* c, int64_t n, int threads) : fn(f), ctx(c), n_tasks(n), slots(threads) {
+    for (int s = 0; s < slots; ++s) next[s].store(0, std::memory_order_relaxed);
+  }
+
+  void drain(int home) {
     int64_t finished = 0;
-    for (;;) {
-      int64_t t = next.fetch_add(1);
-      if (t >= n_tasks) break;
-      fn(ctx, t);
-      ++finished;
+    for (int k = 0; k < slots; ++k) {
+      const int s = (home + k) % slots;
+      for (;;) {
+        const int64_t task = s + next[s].fetch_add(1) * slots;
+        if (task >= n_tasks) break;
+        fn(ctx, task);
+        ++finished;
+      }
     }
     if (finished) done.fetch_add(finished);
   }
@@ -77,10 +87,7 @@ class Pool {
     }
     if (workers_.empty()) start_workers();
 
-    Job job;
-    job.fn = fn;
-    job.ctx = ctx;
-    job.n_tasks = n_tasks;
+    Job job(fn, ctx, n_tasks, num_threads_);
     current_.store(&job);
     {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
@@ -89,7 +96,7 @@ class Pool {
     if (sleeping_.load() > 0) wake_.notify_all();
 
     tls_inside_task = true;
-    job.drain();
+    job.drain(0);
     tls_inside_task = false;
     while (job.done.load() != n_tasks) cpu_relax();
     // No worker may still hold a pointer to `job` once it goes out of scope. A worker
@@ -117,13 +124,13 @@ class Pool {
 
   // `seen` is the generation when the worker was created: a job published before the thread
   // got going must still find it.
-  void worker_loop(uint64_t seen) {
+  void worker_loop(int slot, uint64_t seen) {
     tls_inside_task = true;
     for (;;) {
       seen = wait_for_generation(seen);
       if (stopping_.load()) return;
       active_.fetch_add(1);
-      if (Job* job = current_.load()) job->drain();
+      if (Job* job = current_.load()) job->drain(slot);
       active_.fetch_sub(1);
     }
   }
@@ -146,7 +153,9 @@ class Pool {
   void start_workers() {
     stopping_.store(false);
     const uint64_t now = generation_.load();
-    for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, now] { worker_loop(now); });
+    for (int i = 1; i < num_threads_; ++i) {
+      workers_.emplace_back([this, i, now] { worker_loop(i, now); });
+    }
   }
 
   void stop_workers() {
