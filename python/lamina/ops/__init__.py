@@ -4,18 +4,19 @@ Every op computes its value with numpy or a C++ kernel and records its gradient 
 `lamina.ops.tape.result` when, and only when, a gradient is being taken.
 """
 
-from lamina.ops import activation, arithmetic, linalg, logic, reduction, shape
+from lamina.ops import activation, arithmetic, linalg, logic, nn, reduction, shape
 from lamina.ops.activation import *  # noqa: F401,F403
 from lamina.ops.arithmetic import *  # noqa: F401,F403
 from lamina.ops.linalg import *  # noqa: F401,F403
 from lamina.ops.logic import *  # noqa: F401,F403
+from lamina.ops.nn import *  # noqa: F401,F403
 from lamina.ops.reduction import *  # noqa: F401,F403
 from lamina.ops.shape import *  # noqa: F401,F403
 from lamina.ops.tape import (custom_grad, grad, grads, no_grad, value_and_grad,  # noqa: F401
                              value_and_grads, variable_grads)
 from lamina.tensor import Tensor
 
-_MODULES = (activation, arithmetic, linalg, logic, reduction, shape)
+_MODULES = (activation, arithmetic, linalg, logic, nn, reduction, shape)
 OPS = {name: getattr(module, name) for module in _MODULES for name in module.__all__}
 
 __all__ = sorted(OPS) + ["grad", "grads", "value_and_grad", "value_and_grads", "variable_grads",
