@@ -33,7 +33,7 @@ class Tensor:
         array = np.asarray(array)  # (np.ascontiguousarray would turn a 0-d array into 1-d)
         if not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)
-        if array.flags.writeable and array.base is None:
+        if array.flags.writeable:  # views too: a reshaped result must not be writable either
             array.flags.writeable = False
         return cls(array)
 
