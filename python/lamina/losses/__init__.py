@@ -32,9 +32,9 @@ import numpy as np
 
 from lamina import _core
 from lamina.losses import layers
-from lamina.losses._math import absolute, maximum, minimum
 from lamina.losses.layers import sigmoid_cross_entropy_with_logits
-from lamina.ops import add, div, log, mean, mul, neg, square, sub, sum as reduce_sum
+from lamina.ops import (abs as absolute, add, div, log, mean, minimum, mul, neg, relu, square, sub,
+                        sum as reduce_sum)
 from lamina.ops.tape import result
 from lamina.tensor import Tensor, as_tensor
 
@@ -238,7 +238,7 @@ def hinge_loss(labels, predictions, weights=None, reduction=Reduction.SUM_BY_NON
     """
     labels, predictions = _matching(labels, predictions, "hingeLoss", ("labels", "predictions"))
     signs = sub(mul(2, labels), 1)
-    return compute_weighted_loss(maximum(sub(1, mul(signs, predictions)), 0), weights, reduction)
+    return compute_weighted_loss(relu(sub(1, mul(signs, predictions))), weights, reduction)
 
 
 def huber_loss(labels, predictions, weights=None, delta=1.0, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):

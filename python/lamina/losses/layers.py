@@ -16,8 +16,8 @@ import math
 import numpy as np
 
 from lamina import _core
-from lamina.losses._math import absolute, clip, log1p, max_last_axis, maximum, softplus
-from lamina.ops import add, div, exp, log, mean, mul, neg, sqrt, square, sub, sum as reduce_sum
+from lamina.ops import (abs as absolute, add, clip_by_value, div, exp, log, log1p, max as reduce_max,
+                        maximum, mean, mul, neg, relu, softplus, sqrt, square, sub, sum as reduce_sum)
 from lamina.ops.tape import result
 from lamina.tensor import Tensor, as_tensor
 
@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 EPSILON = 1e-7  # TF.js's epsilon() for float32 backends
+MAX = float("inf")  # TF.js clips with Number.MAX_VALUE: no float32 exceeds it
 
 
 def _pair(y_true, y_pred, loss):
@@ -78,7 +79,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
     [37.5]
     """
     y_true, y_pred = _pair(y_true, y_pred, "meanAbsolutePercentageError")
-    relative = div(sub(y_true, y_pred), clip(absolute(y_true), EPSILON, np.inf))
+    relative = div(sub(y_true, y_pred), clip_by_value(absolute(y_true), EPSILON, MAX))
     return mul(100, mean(absolute(relative), -1))
 
 
@@ -90,8 +91,8 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     1.0
     """
     y_true, y_pred = _pair(y_true, y_pred, "meanSquaredLogarithmicError")
-    log_pred = log(add(1, clip(y_pred, EPSILON, np.inf)))
-    log_true = log(add(1, clip(y_true, EPSILON, np.inf)))
+    log_pred = log(add(1, clip_by_value(y_pred, EPSILON, MAX)))
+    log_true = log(add(1, clip_by_value(y_true, EPSILON, MAX)))
     return mean(square(sub(log_pred, log_true)), -1)
 
 
@@ -103,7 +104,7 @@ def squared_hinge(y_true, y_pred):
     [1.25]
     """
     y_true, y_pred = _pair(y_true, y_pred, "squaredHinge")
-    return mean(square(maximum(sub(1, mul(y_true, y_pred)), 0)), -1)
+    return mean(square(maximum(0, sub(1, mul(y_true, y_pred)))), -1)
 
 
 def hinge(y_true, y_pred):
@@ -114,7 +115,7 @@ def hinge(y_true, y_pred):
     [1.0]
     """
     y_true, y_pred = _pair(y_true, y_pred, "hinge")
-    return mean(maximum(sub(1, mul(y_true, y_pred)), 0), -1)
+    return mean(maximum(0, sub(1, mul(y_true, y_pred))), -1)
 
 
 def categorical_hinge(y_true, y_pred):
@@ -126,8 +127,8 @@ def categorical_hinge(y_true, y_pred):
     """
     y_true, y_pred = _pair(y_true, y_pred, "categoricalHinge")
     positive = reduce_sum(mul(y_true, y_pred), -1)
-    negative = max_last_axis(mul(sub(1, y_true), y_pred))
-    return maximum(add(1, sub(negative, positive)), 0)
+    negative = reduce_max(mul(sub(1, y_true), y_pred), -1)
+    return maximum(0, add(1, sub(negative, positive)))
 
 
 def logcosh(y_true, y_pred):
@@ -228,7 +229,7 @@ def binary_crossentropy(y_true, y_pred):
         raise ValueError(f"logits and labels must have the same shape, but got shapes "
                          f"{y_true.shape} and {y_pred.shape} (y_true and y_pred of binaryCrossentropy)")
     y_true, y_pred = _pair(y_true, y_pred, "binaryCrossentropy")
-    p = clip(y_pred, EPSILON, 1 - EPSILON)
+    p = clip_by_value(y_pred, EPSILON, 1 - EPSILON)
     logits = log(div(p, sub(1, p)))
     return mean(sigmoid_cross_entropy_with_logits(y_true, logits), -1)
 
@@ -241,7 +242,7 @@ def sigmoid_cross_entropy_with_logits(labels, logits):
     >>> round(sigmoid_cross_entropy_with_logits(lm.tensor([1.0]), lm.tensor([0.0])).item(), 6)
     0.693147
     """
-    return add(sub(maximum(logits, 0), mul(logits, labels)), log1p(exp(neg(absolute(logits)))))
+    return add(sub(relu(logits), mul(logits, labels)), log1p(exp(neg(absolute(logits)))))
 
 
 def kullback_leibler_divergence(y_true, y_pred):
@@ -252,7 +253,7 @@ def kullback_leibler_divergence(y_true, y_pred):
     0.143841
     """
     y_true, y_pred = _pair(y_true, y_pred, "kullbackLeiblerDivergence")
-    ratio = div(clip(y_true, EPSILON, 1), clip(y_pred, EPSILON, 1))
+    ratio = div(clip_by_value(y_true, EPSILON, 1), clip_by_value(y_pred, EPSILON, 1))
     return reduce_sum(mul(y_true, log(ratio)), -1)
 
 
