@@ -1,6 +1,7 @@
 """Tensor (an immutable value) and Variable (a named, trainable, assignable one)."""
 
 import itertools
+import weakref
 
 import numpy as np
 
@@ -147,6 +148,10 @@ class Tensor:
 
 _variable_ids = itertools.count()
 
+# Every live Variable by name, as TF.js's ENGINE.registeredVariables: optimizers'
+# apply_gradients receives gradients by variable name and finds the variables here.
+live_variables = weakref.WeakValueDictionary()
+
 
 class Variable(Tensor):
     """A tensor whose value can change: model weights and anything an optimizer updates.
@@ -177,6 +182,7 @@ class Variable(Tensor):
             raise TypeError(f"trainable must be a bool, got {type(trainable).__name__}")
         self.name = name
         self.trainable = trainable
+        live_variables[name] = self
 
     def assign(self, value):
         """Replaces the value; `value` must have the same shape and dtype.
