@@ -118,3 +118,9 @@ def test_misaligned_array_is_refused():
     assert a.flags.c_contiguous and not a.flags.aligned
     with pytest.raises(ValueError, match="a must be aligned to its element size"):
         _core.matmul(a, np.ones((3, 2), np.float32))
+
+
+def test_alpha_beyond_float32_range_is_refused():
+    a = np.ones((2, 2), np.float32)
+    with pytest.raises(ValueError, match="alpha must be a finite number, got 1e"):
+        _core.gemm(a, a.copy(), np.zeros((2, 2), np.float32), alpha=1e300)
