@@ -23,7 +23,7 @@ import numpy as np
 
 from lamina import _core
 from lamina.ops.tape import variable_grads
-from lamina.tensor import Tensor, Variable, live_variables
+from lamina.tensor import Tensor, live_variables
 
 __all__ = [
     "Optimizer", "SGD", "Momentum", "Adam", "Adamax", "RMSProp", "Adagrad", "Adadelta",
