@@ -61,6 +61,12 @@ def test_prod_gradient_with_zeros():
     check_gradients(lambda t: lm.prod(t, axis=[0, 1]), [[2.0, 0.0], [3.0, -1.0]])
 
 
+def test_prod_over_an_empty_axis_is_one():
+    x = lm.zeros([2, 0])
+    assert lm.prod(x, axis=1).array() == [1.0, 1.0]
+    assert lm.grad(lambda t: lm.prod(t, axis=1).sum())(x).shape == [2, 0]
+
+
 def test_integer_and_bool_reductions_keep_tf_dtypes():
     i = lm.tensor([[1, 7], [4, 2]], dtype="int32")
     assert lm.max(i).dtype == "int32" and lm.max(i).item() == 7

@@ -117,6 +117,8 @@ def _product_of_others(x, reduced):
     Exclusive cumulative products from both ends (as TF.js's Prod gradient), so a zero in
     the group gives the right answer instead of 0/0.
     """
+    if x.size == 0:
+        return np.zeros_like(x)
     kept = [i for i in range(x.ndim) if i not in reduced]
     order = kept + list(reduced)
     moved = np.transpose(x, order)
