@@ -219,7 +219,9 @@ def range(start, stop=None, step=1, dtype="float32"):
 
 
 def linspace(start, stop, num):
-    """`num` evenly spaced float32 values from `start` to `stop` (both included).
+    """`num` evenly spaced float32 values from `start` to `stop` (both included). As in
+    TF.js, each value is the previous float32 value plus the step, so the rounding adds
+    up: `lm.linspace(0, 1, 11)` ends at 1.0000001.
 
     >>> import lamina as lm
     >>> lm.linspace(0, 9, 4).array()

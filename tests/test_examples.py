@@ -1,0 +1,24 @@
+"""The examples run end to end and learn."""
+
+import pathlib
+import re
+import subprocess
+import sys
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name, *args):
+    done = subprocess.run([sys.executable, str(EXAMPLES / name), *args],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_core_api_loss_falls_and_test_accuracy_rises():
+    out = run_example("core_api.py", "--epochs", "3", "--samples", "512")
+    losses = [float(v) for v in re.findall(r"^Epoch \d+ loss ([0-9.]+)$", out, re.M)]
+    assert len(losses) == 3, out
+    assert losses[-1] < 0.8 * losses[0], out
+    before, after = (float(v) for v in re.findall(r"test accuracy ([0-9.]+)", out))
+    assert after > before + 0.2, out
