@@ -94,24 +94,30 @@ void expect_disjoint(const py::array& out, const char* out_name, const py::array
   }
 }
 
+std::string number_text(double value) {
+  std::ostringstream out;
+  out << value;  // 0.5, 1e+300, nan, inf: short, unlike std::to_string
+  return out.str();
+}
+
 // Kernels take float32 scalars: a double beyond float's range would arrive as inf.
 bool finite_as_float(double value) { return std::isfinite(static_cast<float>(value)); }
 
 void expect_finite(double value, const char* name) {
   if (!finite_as_float(value)) {
-    throw py::value_error(std::string(name) + " must be a finite number, got " + std::to_string(value));
+    throw py::value_error(std::string(name) + " must be a finite number, got " + number_text(value));
   }
 }
 
 void expect_positive(double value, const char* name) {
   if (!(finite_as_float(value) && value > 0)) {
-    throw py::value_error(std::string(name) + " must be a finite number > 0, got " + std::to_string(value));
+    throw py::value_error(std::string(name) + " must be a finite number > 0, got " + number_text(value));
   }
 }
 
 void expect_non_negative(double value, const char* name) {
   if (!(finite_as_float(value) && value >= 0)) {
-    throw py::value_error(std::string(name) + " must be a finite number >= 0, got " + std::to_string(value));
+    throw py::value_error(std::string(name) + " must be a finite number >= 0, got " + number_text(value));
   }
 }
 
