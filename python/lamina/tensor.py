@@ -173,13 +173,17 @@ class Variable(Tensor):
             array = initial._data.astype(as_numpy_dtype(dtype), copy=True) if dtype else initial._data.copy()
         else:
             array = to_array(initial, dtype, argument="initial")
-        super().__init__(np.ascontiguousarray(array))
         if name is None:
             name = str(next(_variable_ids))
         elif not isinstance(name, str):
             raise TypeError(f"name must be a str, got {type(name).__name__}")
+        elif name in live_variables:
+            # As TF.js: gradients and optimizer state are keyed by name, so two live variables
+            # with one name would get each other's updates.
+            raise ValueError(f"Variable with name {name} was already registered")
         if not isinstance(trainable, bool):
             raise TypeError(f"trainable must be a bool, got {type(trainable).__name__}")
+        super().__init__(array)  # a fresh C-contiguous copy, which this Variable owns
         self.name = name
         self.trainable = trainable
         live_variables[name] = self
