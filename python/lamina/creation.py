@@ -207,9 +207,9 @@ def range(start, stop=None, step=1, dtype="float32"):
     dtype = _numeric_dtype(dtype, "range")
     if step == 0:
         raise ValueError("Cannot have a step of zero")
-    # TF.js flips the default step for a decreasing range. It empties a decreasing range
-    # only for steps > 1 (0 < step < 1 would count upwards, away from stop, forever
-    # bounded by the element count); any positive step here gives an empty range.
+    # As TF.js: a decreasing range with the default step counts down. TF.js empties a
+    # decreasing range only for steps > 1, so range(5, 0, 0.5) counts *up* from 5 there;
+    # here every other positive step gives an empty range, like a negative increasing one.
     if stop < start and step == 1:
         step = -1.0
     if start == stop or (start < stop and step < 0) or (stop < start and step > 0):
