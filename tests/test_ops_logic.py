@@ -167,3 +167,17 @@ def test_cast_result_does_not_follow_a_variable_assign():
 def test_cast_to_an_unknown_dtype(dtype):
     with pytest.raises(ValueError, match=f"^Failed to cast to unknown dtype {dtype} "):
         lm.cast(lm.tensor([1.0]), dtype)
+
+
+def test_comparing_with_none_or_a_string_is_false_not_an_error():
+    x = lm.tensor([1.0, 2.0])
+    assert (x == None) is False  # noqa: E711
+    assert (x != "relu") is True
+    assert x not in [None, "relu"]
+
+
+def test_reflected_logical_operators():
+    x = lm.tensor([1.0, -1.0])
+    assert (True & (x > 0)).array() == [True, False]
+    assert (False | (x > 0)).array() == [True, False]
+    assert (True ^ (x > 0)).array() == [False, True]

@@ -51,6 +51,19 @@ def _attach_methods():
             operators[dunder] = OPS[name]
     if "pow" in OPS:
         operators["__rpow__"] = reflected(OPS["pow"])
+    for dunder, name in (("__rand__", "logical_and"), ("__ror__", "logical_or"), ("__rxor__", "logical_xor")):
+        operators[dunder] = reflected(OPS[name])
+
+    def comparing(fn):
+        # x == None or x == "relu" is plain False (Python falls back to identity), not an error.
+        def compare(self, other):
+            if other is None or isinstance(other, (str, bytes, dict)):
+                return NotImplemented
+            return fn(self, other)
+        return compare
+
+    operators["__eq__"] = comparing(OPS["equal"])
+    operators["__ne__"] = comparing(OPS["not_equal"])
     for dunder, fn in operators.items():
         setattr(Tensor, dunder, fn)
     Tensor.__hash__ = object.__hash__  # defining __eq__ must not make tensors unhashable
