@@ -22,7 +22,7 @@ namespace {
 // of A (kMc × kKc, in L2); a packed block of B (kKc × kNc) is shared by all threads.
 constexpr int64_t kKc = 256;
 constexpr int64_t kKcInPlace = 2048;  // B read in place has no L1 panel to protect
-constexpr int64_t kMc = 96;
+constexpr int64_t kMc = 384;
 constexpr int64_t kNc = 4096;
 constexpr double kMinFlopsPerThread = 256 * 1024;  // below this, one thread is faster
 
