@@ -8,6 +8,7 @@
 """
 
 from lamina import losses, train
+from lamina.ops import fused
 from lamina._version import __version__
 from lamina.creation import *  # noqa: F401,F403
 from lamina.ops import *  # noqa: F401,F403
@@ -18,5 +19,5 @@ from lamina.tensor import Tensor, Variable, as_tensor, scalar, tensor, variable
 from lamina import creation as _creation, ops as _ops, random as _random
 
 __all__ = (["__version__", "get_num_threads", "set_num_threads", "Tensor", "Variable", "as_tensor",
-            "scalar", "tensor", "variable", "losses", "train"]
+            "scalar", "tensor", "variable", "losses", "train", "fused"]
            + list(_ops.__all__) + list(_creation.__all__) + list(_random.__all__))
