@@ -11,7 +11,7 @@ from lamina import _core
 from lamina.ops import activation as _activation
 from lamina.ops.arithmetic import add
 from lamina.ops.linalg import matmul
-from lamina.ops.tape import result
+from lamina.ops.tape import input_needed, result
 from lamina.tensor import as_tensor
 
 __all__ = ["mat_mul"]
@@ -56,7 +56,8 @@ def mat_mul(a, b, transpose_a=False, transpose_b=False, bias=None, activation="l
 
     def backward(dy):
         dw, db, dx = _core.dense_backward(x, w, y, z, np.ascontiguousarray(dy, np.float32),
-                                          activation=name, has_bias=bias is not None, need_dx=True)
+                                          activation=name, has_bias=bias is not None,
+                                          need_dx=input_needed(0))
         return (dx, dw) if bias is None else (dx, dw, db)
 
     return result(y, inputs, backward)

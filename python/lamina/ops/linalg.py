@@ -4,7 +4,7 @@ import numpy as np
 
 from lamina import _core
 from lamina.ops._operands import binary
-from lamina.ops.tape import result
+from lamina.ops.tape import input_needed, result
 
 __all__ = ["matmul"]
 
@@ -37,13 +37,17 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
         value = _mm(x, y, transpose_a, transpose_b)
 
         def backward(dy):
+            # (operands, transposes) of the product giving each input's gradient
             if not transpose_a and not transpose_b:
-                return _mm(dy, y, False, True), _mm(x, dy, True, False)
-            if transpose_a and not transpose_b:
-                return _mm(y, dy, False, True), _mm(x, dy, False, False)
-            if not transpose_a and transpose_b:
-                return _mm(dy, y, False, False), _mm(dy, x, True, False)
-            return _mm(y, dy, True, True), _mm(dy, x, True, True)
+                ga, gb = ((dy, y), (False, True)), ((x, dy), (True, False))
+            elif transpose_a and not transpose_b:
+                ga, gb = ((y, dy), (False, True)), ((x, dy), (False, False))
+            elif not transpose_a and transpose_b:
+                ga, gb = ((dy, y), (False, False)), ((dy, x), (True, False))
+            else:
+                ga, gb = ((y, dy), (True, True)), ((dy, x), (True, True))
+            return (_mm(*ga[0], *ga[1]) if input_needed(0) else None,
+                    _mm(*gb[0], *gb[1]) if input_needed(1) else None)
 
         return result(value, (a, b), backward)
 

@@ -13,7 +13,7 @@ import numpy as np
 from lamina.tensor import Tensor, Variable, as_tensor
 
 __all__ = [
-    "result", "unbroadcast", "grad", "grads", "value_and_grad", "value_and_grads",
+    "result", "unbroadcast", "input_needed", "grad", "grads", "value_and_grad", "value_and_grads",
     "variable_grads", "custom_grad", "no_grad",
 ]
 
@@ -52,6 +52,7 @@ class _Tape:
             g = grads.pop(id(output), None)
             if g is None:
                 continue
+            _needed[0] = [id(x) in self.tracked for x in inputs]
             for x, gx in zip(inputs, backward(g)):
                 if gx is None or id(x) not in self.tracked:
                     continue
@@ -62,6 +63,7 @@ class _Tape:
 
 
 _tapes = []  # the active tapes, innermost last
+_needed = [()]  # while a backward closure runs: which of its op's inputs need a gradient
 _paused = [0]  # > 0 while backward closures run or inside no_grad
 
 
@@ -85,6 +87,17 @@ def result(value, inputs, backward):
                 tape.nodes.append((out, inputs, backward))
                 tape.watch(out)
     return out
+
+
+def input_needed(i):
+    """Inside a backward closure: whether the op's i-th input needs its gradient at all. An
+    expensive op (a matrix product) may return None for an input that does not.
+
+    >>> input_needed(0)
+    True
+    """
+    needed = _needed[0]
+    return i >= len(needed) or needed[i]
 
 
 def unbroadcast(g, shape):
