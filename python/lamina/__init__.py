@@ -7,7 +7,9 @@
 9.0
 """
 
-from lamina import losses, train
+from lamina import (activations, callbacks, constraints, initializers, layers, losses, metrics,  # noqa: F401
+                    models, regularizers, train)
+from lamina.models import *  # noqa: F401,F403
 from lamina.ops import fused
 from lamina._version import __version__
 from lamina.creation import *  # noqa: F401,F403
@@ -19,5 +21,7 @@ from lamina.tensor import Tensor, Variable, as_tensor, scalar, tensor, variable
 from lamina import creation as _creation, ops as _ops, random as _random
 
 __all__ = (["__version__", "get_num_threads", "set_num_threads", "Tensor", "Variable", "as_tensor",
-            "scalar", "tensor", "variable", "losses", "train", "fused"]
+            "scalar", "tensor", "variable", "losses", "train", "fused", "layers", "callbacks",
+            "metrics", "initializers", "regularizers", "constraints", "activations", "models"]
+           + list(models.__all__)
            + list(_ops.__all__) + list(_creation.__all__) + list(_random.__all__))

@@ -1,0 +1,1 @@
+"""The training engine: the fit loop, data checks, progress, summary (issue 4)."""

@@ -1,0 +1,3 @@
+"""(being written for issue 4)"""
+
+__all__ = []
