@@ -1,3 +1,15 @@
-"""(being written for issue 4)"""
+"""lm.layers: the Layer base class and TF.js's built-in layers, as snake_case factories.
 
-__all__ = []
+>>> import lamina as lm
+>>> layer = lm.layers.dense(units=32, input_shape=[784], activation="relu")
+>>> layer.class_name, layer.units, layer.batch_input_shape
+('Dense', 32, [None, 784])
+"""
+
+from lamina.layers.base import Layer, LayerWeight, get_class, register_class
+from lamina.layers.core import (Activation, Dense, Dropout, Flatten, InputLayer, Reshape, activation, dense,
+                                dropout, flatten, input_layer, reshape)
+
+__all__ = ["Layer", "LayerWeight", "register_class", "get_class",
+           "Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer",
+           "dense", "activation", "dropout", "flatten", "reshape", "input_layer"]
