@@ -1,0 +1,341 @@
+"""The training loop behind model.fit, evaluate, predict and train_on_batch (TF.js semantics).
+
+Read `fit` top to bottom: check the data, split off validation rows, configure the
+callbacks, then for each epoch shuffle, run the batches (each one a call to
+`optimizer.minimize` on the tape) and validate after the last batch. The model supplies
+`_forward(x, training)`, its compiled loss and metrics, its trainable variables, its
+regularization penalties and its constraints; everything else lives here.
+
+>>> import lamina as lm
+>>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[1])])
+>>> model.compile(optimizer=lm.train.sgd(0.1), loss="meanSquaredError")
+>>> history = model.fit([[0.0], [1.0]], [[1.0], [3.0]], epochs=3, verbose=0)
+>>> list(history.history), history.epoch
+(['loss'], [0, 1, 2])
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from lamina import optimizers
+from lamina.engine import data_checks
+from lamina.engine.data_checks import NOT_COMPILED, NotCompiledError
+from lamina.ops import add, mean, mul, reshape
+from lamina.ops.tape import no_grad
+from lamina.random import generator
+from lamina.tensor import Tensor
+
+__all__ = ["get_optimizer", "fit", "evaluate", "predict", "train_on_batch", "make_batches"]
+
+# TF.js's optimizer strings (tfjs-layers/src/optimizers.ts getOptimizer): both spellings it
+# accepts, each with the hyperparameters compile gives it. 'momentum' has no string.
+_OPTIMIZERS = {
+    "sgd": lambda: optimizers.sgd(0.01),
+    "adam": lambda: optimizers.adam(0.001, 0.9, 0.999, optimizers.EPSILON),
+    "rmsprop": lambda: optimizers.rmsprop(0.001, 0.9, 0.0, optimizers.EPSILON),
+    "adagrad": lambda: optimizers.adagrad(0.01),
+    "adadelta": lambda: optimizers.adadelta(1.0, 0.95, optimizers.EPSILON),
+    "adamax": lambda: optimizers.adamax(0.002, 0.9, 0.999, optimizers.EPSILON, 0.0),
+}
+_OPTIMIZER_NAMES = {"sgd": "sgd", "SGD": "sgd", "adam": "adam", "Adam": "adam", "rmsprop": "rmsprop",
+                    "RMSProp": "rmsprop", "adagrad": "adagrad", "Adagrad": "adagrad",
+                    "adadelta": "adadelta", "Adadelta": "adadelta", "adamax": "adamax", "Adamax": "adamax"}
+
+
+def get_optimizer(identifier):
+    """A new optimizer for a TF.js optimizer string, or `identifier` itself if it is one.
+
+    >>> get_optimizer("adam").get_config()
+    {'learningRate': 0.001, 'beta1': 0.9, 'beta2': 0.999, 'epsilon': 1e-07}
+    >>> get_optimizer("momentum")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown Optimizer momentum. Valid optimizers: sgd, SGD, adam, Adam, rmsprop, RMSProp, adagrad, Adagrad, adadelta, Adadelta, adamax, Adamax (or an optimizer made with lm.train, e.g. lm.train.momentum(0.01, 0.9))
+    """
+    if isinstance(identifier, optimizers.Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier in _OPTIMIZER_NAMES:
+            return _OPTIMIZERS[_OPTIMIZER_NAMES[identifier]]()
+        raise ValueError(f"Unknown Optimizer {identifier}. Valid optimizers: {', '.join(_OPTIMIZER_NAMES)} "
+                         "(or an optimizer made with lm.train, e.g. lm.train.momentum(0.01, 0.9))")
+    raise TypeError("User-defined optimizer must be an instance of tf.Optimizer (lm.train.*), "
+                    f"got {type(identifier).__name__}")
+
+
+def make_batches(samples, batch_size):
+    """(start, end) of each batch: consecutive slices, the last one smaller (TF.js makeBatches).
+
+    >>> make_batches(70, 32)
+    [(0, 32), (32, 64), (64, 70)]
+    """
+    return [(start, min(start + batch_size, samples)) for start in range(0, samples, batch_size)]
+
+
+def _require_compiled(model):
+    if not model._compiled:
+        raise NotCompiledError(NOT_COMPILED)
+
+
+def _count(value, argument, minimum=0):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{argument} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _standardize_xy(model, x, y, check_batch_axis):
+    """x and y as float32 arrays the model accepts, with TF.js's checks in TF.js's order."""
+    x = data_checks.standardize(x, model.input_names[0], model._input_batch_shape(), check_batch_axis, "input")
+    output_shape = model._output_shape()
+    expected_y = data_checks.target_shape(output_shape, model._loss_fn)
+    y = data_checks.standardize(y, model.output_names[0], expected_y, check_batch_axis, "target")
+    data_checks.check_array_lengths(x, y)
+    data_checks.check_loss_and_target_compatibility(y, model._loss_fn, output_shape)
+    return x, y
+
+
+def _sample_weights(y, class_weight, sample_weight):
+    """Per-sample loss weights [n] from class_weight and/or sample_weight (their product), or None."""
+    weights = None
+    if class_weight is not None:
+        weights = data_checks.class_weight_to_sample_weight(y, class_weight)
+    if sample_weight is not None:
+        given = data_checks.check_sample_weight(sample_weight, y.shape[0])
+        weights = given if weights is None else weights * given
+    return weights
+
+
+def _weighted(per_sample, weights):
+    """per_sample loss × one weight per sample (broadcast over any further axes)."""
+    if weights is None:
+        return per_sample
+    shape = [weights.shape[0]] + [1] * (per_sample.rank - 1)
+    return mul(per_sample, reshape(weights, shape))
+
+
+# ---------------------------------------------------------------- one step
+
+def _train_step(model, x, y, weights):
+    """One optimizer step on a batch; returns [loss, metric values...] as floats.
+
+    The loss minimised is mean(per-sample loss × weight) + the layers' penalties (TF.js
+    makeTrainFunction); metrics come from the same forward pass, before the update.
+    """
+    x, y = Tensor._wrap(x), Tensor._wrap(y)
+    weights = None if weights is None else Tensor._wrap(weights)
+    metric_values = []
+
+    def total_loss():
+        y_pred = model._forward(x, training=True)
+        loss = mean(_weighted(model._loss_fn(y, y_pred), weights))
+        with no_grad():  # metrics are reported, never differentiated
+            metric_values[:] = [mean(fn(y, y_pred)) for _, fn in model._metric_fns]
+        for penalty in model._regularization_losses():
+            loss = add(loss, penalty)
+        return loss
+
+    cost = model.optimizer.minimize(total_loss, return_cost=True, var_list=model._trainable_variables())
+    model._apply_constraints()
+    return [cost.item()] + [value.item() for value in metric_values]
+
+
+def _test_loop(model, x, y, batch_size, weights=None):
+    """[loss, metrics...] over all of x: batch means weighted by batch size (TF.js testLoop).
+
+    No dropout (training=False), nothing recorded, no regularization penalties.
+    """
+    totals = np.zeros(1 + len(model._metric_fns))
+    samples = x.shape[0]
+    with no_grad():
+        for start, end in make_batches(samples, batch_size):
+            xb, yb = Tensor._wrap(x[start:end]), Tensor._wrap(y[start:end])
+            wb = None if weights is None else Tensor._wrap(weights[start:end])
+            y_pred = model._forward(xb, training=False)
+            values = [mean(_weighted(model._loss_fn(yb, y_pred), wb))]
+            values += [mean(fn(yb, y_pred)) for _, fn in model._metric_fns]
+            totals += np.array([v.item() for v in values]) * (end - start)
+    return list(totals / samples) if samples else [math.nan] * len(totals)
+
+
+# ---------------------------------------------------------------- fit
+
+def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+        validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0):
+    """Trains `model` on x, y (see Sequential.fit); returns the History."""
+    _require_compiled(model)
+    if model._is_training:
+        raise RuntimeError("Cannot start training because another fit() call is ongoing.")
+    model._is_training = True
+    try:
+        batch_size = data_checks.check_batch_size(batch_size)
+        epochs = _count(epochs, "epochs")
+        initial_epoch = _count(initial_epoch, "initial_epoch")
+        if shuffle == "batch":
+            raise NotImplementedError("batch shuffling is not implemented yet")
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+
+        x, y = _standardize_xy(model, x, y, check_batch_axis=False)
+        weights = _sample_weights(y, class_weight, sample_weight)  # on the full y, as TF.js
+        validation = None
+        if validation_data is not None:
+            x_val, y_val = data_checks.validation_pair(validation_data)
+            validation = _standardize_xy(model, x_val, y_val, check_batch_axis=True)
+        elif isinstance(validation_split, numbers.Real) and 0 < validation_split < 1:
+            # The last rows, taken once before any shuffling (TF.js; other values are ignored).
+            split_at = math.floor(x.shape[0] * (1 - validation_split))
+            validation = (x[split_at:], y[split_at:])
+            x, y = x[:split_at], y[:split_at]
+            weights = None if weights is None else weights[:split_at]
+
+        labels = list(model.metrics_names)
+        params = {"epochs": epochs, "initial_epoch": initial_epoch, "samples": x.shape[0], "steps": None,
+                  "batch_size": batch_size, "verbose": verbose, "do_validation": validation is not None,
+                  "metrics": labels + (["val_" + label for label in labels] if validation else [])}
+        callback_list, history = _configure_callbacks(callbacks, model, verbose, params)
+        model.history = history
+        _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, initial_epoch,
+                  bool(shuffle), callback_list)
+        return history
+    finally:
+        model._is_training = False
+        model._stop_training = False
+
+
+def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, initial_epoch, shuffle,
+              callback_list):
+    """TF.js's fitLoop: callbacks in its order, validation inside the last batch of each epoch."""
+    callback_list.on_train_begin({})
+    model._stop_training = False  # after on_train_begin, as TF.js: setting it there is ignored
+    order = np.arange(x.shape[0])
+    rng = generator()
+    for epoch in range(initial_epoch, epochs):
+        callback_list.on_epoch_begin(epoch, {})
+        epoch_logs = {}
+        if shuffle:
+            rng.shuffle(order)  # Fisher–Yates on the previous epoch's order, as TF.js
+        batches = make_batches(len(order), batch_size)
+        for index, (start, end) in enumerate(batches):
+            batch_logs = {}
+            callback_list.on_batch_begin(index, batch_logs)  # empty logs at batch begin, as TF.js
+            rows = order[start:end]
+            batch_logs["batch"] = index
+            batch_logs["size"] = end - start
+            outs = _train_step(model, x[rows], y[rows], None if weights is None else weights[rows])
+            batch_logs.update(zip(labels, outs))
+            if index == len(batches) - 1 and validation is not None:
+                # Written first, so val_ keys lead the epoch logs and the history (TF.js's order).
+                val_outs = _test_loop(model, validation[0], validation[1], batch_size)
+                epoch_logs.update(("val_" + label, value) for label, value in zip(labels, val_outs))
+            callback_list.on_batch_end(index, batch_logs)
+            if model._stop_training:
+                break
+        callback_list.on_epoch_end(epoch, epoch_logs)
+        if model._stop_training:
+            break
+    callback_list.on_train_end({})
+
+
+# ---------------------------------------------------------------- evaluate, predict, train_on_batch
+
+def evaluate(model, x, y, batch_size=32, verbose=0, sample_weight=None):
+    """The loss (a scalar Tensor), or [loss, metrics...] when compiled with metrics."""
+    _require_compiled(model)
+    batch_size = data_checks.check_batch_size(batch_size)
+    x, y = _standardize_xy(model, x, y, check_batch_axis=True)
+    weights = _sample_weights(y, None, sample_weight)
+    values = _test_loop(model, x, y, batch_size, weights)
+    scalars = [Tensor._wrap(np.array(v, np.float32)) for v in values]
+    return scalars[0] if len(scalars) == 1 else scalars
+
+
+def predict(model, x, batch_size=32):
+    """The model's output for x, computed in batches without recording anything or dropout."""
+    batch_size = data_checks.check_batch_size(batch_size)
+    x = data_checks.check_predict_input(x, model.input_names[0], model._input_batch_shape())
+    with no_grad():
+        batches = make_batches(x.shape[0], batch_size) or [(0, 0)]
+        outputs = [model._forward(Tensor._wrap(x[start:end]), training=False)._data for start, end in batches]
+    return Tensor._wrap(outputs[0] if len(outputs) == 1 else np.concatenate(outputs))
+
+
+def train_on_batch(model, x, y, class_weight=None, sample_weight=None):
+    """One optimizer step on (x, y) as a single batch; the loss, or [loss, metrics...], as floats."""
+    _require_compiled(model)
+    x, y = _standardize_xy(model, x, y, check_batch_axis=True)
+    outs = _train_step(model, x, y, _sample_weights(y, class_weight, sample_weight))
+    return outs[0] if len(outs) == 1 else outs
+
+
+# ---------------------------------------------------------------- callbacks
+
+def _configure_callbacks(callbacks, model, verbose, params):
+    from lamina import callbacks as callbacks_module
+
+    if hasattr(callbacks_module, "configure_callbacks"):
+        return callbacks_module.configure_callbacks(callbacks, model, verbose, params)
+    return _stand_in_configure_callbacks(callbacks, model, params)
+
+
+class _StandInCallbackList:
+    """Private stand-in for lamina.callbacks while it is being written: dict callbacks,
+    BaseLogger averaging and History only."""
+
+    def __init__(self, callbacks, params):
+        self.callbacks, self.params = callbacks, params
+        self.totals, self.seen = {}, 0
+        self.history = _StandInHistory(params)
+
+    def _fire(self, event, *args):
+        for callback in self.callbacks:
+            fn = callback.get(event) if isinstance(callback, dict) else getattr(callback, event, None)
+            if fn is not None:
+                fn(*args)
+
+    def on_train_begin(self, logs):
+        self._fire("on_train_begin", logs)
+
+    def on_epoch_begin(self, epoch, logs):
+        self.totals, self.seen = {}, 0
+        self._fire("on_epoch_begin", epoch, logs)
+
+    def on_batch_begin(self, batch, logs):
+        self._fire("on_batch_begin", batch, logs)
+
+    def on_batch_end(self, batch, logs):
+        size = logs.get("size", 0)
+        self.seen += size
+        for key, value in logs.items():
+            self.totals[key] = self.totals.get(key, 0.0) + value * size
+        self._fire("on_batch_end", batch, logs)
+
+    def on_epoch_end(self, epoch, logs):
+        for key in self.params["metrics"]:
+            if key in self.totals:
+                logs[key] = self.totals[key] / self.seen
+        self._fire("on_epoch_end", epoch, logs)
+        self.history.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.history.setdefault(key, []).append(value)
+
+    def on_train_end(self, logs):
+        self._fire("on_train_end", logs)
+
+
+class _StandInHistory:
+    def __init__(self, params):
+        self.epoch, self.history, self.params = [], {}, params
+
+
+def _stand_in_configure_callbacks(callbacks, model, params):
+    if callbacks is None:
+        callbacks = []
+    elif not isinstance(callbacks, (list, tuple)):
+        callbacks = [callbacks]
+    for callback in callbacks:
+        if not isinstance(callback, dict):
+            callback.model, callback.params = model, params
+    callback_list = _StandInCallbackList(list(callbacks), params)
+    return callback_list, callback_list.history
