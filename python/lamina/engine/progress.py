@@ -1,0 +1,181 @@
+"""What `fit(verbose=1 | 2)` prints: TF.js's tfjs-node ProgbarLogger, with a tqdm bar.
+
+verbose=1 on a terminal: one tqdm bar per epoch ("Epoch 1 / 5"), advanced after every
+batch and showing that batch's loss and metrics, then a line with the epoch's time and the
+epoch logs. verbose=2, or verbose=1 when the output is not a terminal (a log file, a CI
+job, a notebook capturing output): one line per epoch and nothing else, so no carriage
+returns end up in logs:
+
+    Epoch 1 / 5 - 41ms 410us/step - acc=0.53 loss=0.690
+
+Numbers are shown as TF.js shows them (`format_number`), keys sorted alphabetically, and
+the time per step is TF.js's: the epoch's training time divided by its number of samples.
+
+>>> import io, lamina as lm
+>>> from lamina.engine.progress import ProgressLogger
+>>> out = io.StringIO()
+>>> logger = ProgressLogger(verbose=2, stream=out)
+>>> logger.set_params({"epochs": 2, "samples": 4, "batch_size": 2, "steps": None})
+>>> logger.on_train_begin({})
+>>> logger.on_epoch_begin(0, {})
+>>> logger.on_batch_end(0, {"batch": 0, "size": 2, "loss": 0.75})
+>>> logger.on_batch_end(1, {"batch": 1, "size": 2, "loss": 0.25})
+>>> logger.on_epoch_end(0, {"loss": 0.5, "acc": 0.012345})
+>>> print(out.getvalue(), end="")
+Epoch 1 / 2 - ...ms ...us/step - acc=0.0123 loss=0.500
+"""
+
+import math
+import sys
+import time
+from decimal import ROUND_HALF_UP, Decimal
+
+from tqdm import tqdm
+
+from lamina.callbacks import Callback
+
+__all__ = ["ProgressLogger", "format_number", "format_logs"]
+
+BASE_NUM_DIGITS = 2  # TF.js getSuccinctNumberDisplay's constants
+MAX_NUM_DECIMAL_PLACES = 4
+
+
+def _js_to_fixed(x, digits):
+    """JavaScript's Number.prototype.toFixed: round half away from zero on the exact binary
+    value (Python's format rounds exact ties to even), '-0' shown as '0'."""
+    if x == 0:
+        x = 0.0
+    if abs(x) >= 1e21:  # toFixed falls back to toString there
+        return repr(x)
+    return str(Decimal(x).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+def _js_to_exponential(x, digits):
+    """JavaScript's Number.prototype.toExponential: '1.23e-5', '-4.00e+7'."""
+    exact = Decimal(x)
+    exponent = exact.adjusted()
+    mantissa = exact.scaleb(-exponent).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    if abs(mantissa) >= 10:  # 9.996e-5 rounds to 10.00e-5 = 1.00e-4
+        exponent += 1
+        mantissa = exact.scaleb(-exponent).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{mantissa}e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
+
+
+def format_number(x):
+    """A number as TF.js's progress logger shows it (getSuccinctNumberDisplay): 2 decimals
+    when |x| > 1, x is 0 or not finite; else enough decimals for 3 significant digits, and
+    exponent form (2 decimals) when that would need more than 4 decimals.
+
+    >>> from lamina.engine.progress import format_number
+    >>> [format_number(x) for x in (12.3456, 0.5, 0.012345, 0.00012345, 0.0, float("nan"))]
+    ['12.35', '0.500', '0.0123', '1.23e-4', '0.00', 'NaN']
+    """
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == 0 or abs(x) > 1:
+        decimals = BASE_NUM_DIGITS
+    else:
+        decimals = BASE_NUM_DIGITS - math.floor(math.log10(abs(x)))
+    if decimals > MAX_NUM_DECIMAL_PLACES:
+        return _js_to_exponential(x, BASE_NUM_DIGITS)
+    return _js_to_fixed(x, decimals)
+
+
+def format_logs(logs):
+    """`key=value` for each log key but batch and size, keys sorted (TF.js's order).
+
+    >>> from lamina.engine.progress import format_logs
+    >>> format_logs({"batch": 3, "size": 32, "loss": 2.5, "acc": 0.25})
+    'acc=0.250 loss=2.50'
+    """
+    return " ".join(f"{key}={format_number(logs[key])}" for key in sorted(logs)
+                    if key not in ("batch", "size"))
+
+
+def _is_terminal(stream):
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+class _EpochBar(tqdm):
+    monitor_interval = 0  # no background monitor thread: the bar lives one epoch
+
+
+class ProgressLogger(Callback):
+    """Prints training progress; configure_callbacks adds it for fit's verbose 1 and 2.
+
+    verbose: 1 (a bar per epoch on a terminal, else one line per epoch) or 2 (one line
+    per epoch). stream: where to print; sys.stdout (looked up when training begins) by
+    default.
+    """
+
+    def __init__(self, verbose=1, stream=None):
+        super().__init__()
+        if isinstance(verbose, bool) or verbose not in (1, 2):
+            raise ValueError(f"ProgressLogger: verbose must be 1 (progress bar) or 2 (one line "
+                             f"per epoch), got {verbose!r}")
+        self.verbose = verbose
+        self.stream = stream
+        self._bar = None
+
+    def _batches_per_epoch(self):
+        """ceil(samples / batch_size) for fit, steps for fit_dataset, None if unknown."""
+        samples, batch_size = self.params.get("samples"), self.params.get("batch_size")
+        if samples is not None and batch_size:
+            return math.ceil(samples / batch_size)
+        return self.params.get("steps")
+
+    def on_train_begin(self, logs=None):
+        self._out = self.stream if self.stream is not None else sys.stdout
+        self._use_bar = self.verbose == 1 and _is_terminal(self._out)
+        self._batches_expected = self._batches_per_epoch()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._train_seconds = None
+        self._batches_done = 0
+        self._heading = f"Epoch {epoch + 1} / {self.params.get('epochs')}"
+        if self._use_bar:
+            self._bar = _EpochBar(total=self._batches_expected, desc=self._heading, file=self._out,
+                                  unit="batch", leave=True)
+
+    def on_batch_end(self, batch, logs=None):
+        self._batches_done += 1
+        if self._bar is not None:
+            self._bar.set_postfix_str(format_logs(logs or {}), refresh=False)
+            self._bar.update(1)
+        if self._batches_done == self._batches_expected:
+            # TF.js times the epoch at its last batch (validation, done inside it, included).
+            self._train_seconds = time.perf_counter() - self._epoch_start
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = self._train_seconds
+        if seconds is None:  # stopped early, or the number of batches was unknown
+            seconds = time.perf_counter() - self._epoch_start
+        summary = f"{_js_to_fixed(seconds * 1e3, 0)}ms {self._microseconds_per_step(seconds)}us/step"
+        metrics = format_logs(logs or {})
+        if metrics:
+            summary += " - " + metrics
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+            print(summary, file=self._out, flush=True)
+        else:
+            print(f"{self._heading} - {summary}", file=self._out, flush=True)
+
+    def _microseconds_per_step(self, seconds):
+        """TF.js's us/step: per sample when the number of samples is known, else per batch."""
+        samples = self.params.get("samples")
+        steps = samples if samples else self._batches_done
+        return _js_to_fixed(seconds * 1e6 / steps, 0) if steps else "0"
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:  # an epoch that never ended
+            self._bar.close()
+            self._bar = None
