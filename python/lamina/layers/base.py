@@ -12,9 +12,11 @@ import threading
 
 import numpy as np
 
+from lamina import constraints, initializers, regularizers
+from lamina._serialization import to_snake_case
 from lamina.tensor import Tensor, Variable, as_tensor, live_variables
 
-__all__ = ["Layer", "LayerWeight", "register_class", "get_class", "get_uid", "to_snake_case"]
+__all__ = ["Layer", "LayerWeight", "register_class", "get_class", "get_uid"]
 
 
 # ---------------------------------------------------------------- names (TF.js §4)
@@ -37,19 +39,6 @@ def get_uid(prefix=""):
     with _uid_lock:
         _uids[prefix] = _uids.get(prefix, 0) + 1
         return f"{prefix}{_uids[prefix]}"
-
-
-def to_snake_case(name):
-    """TF.js's toSnakeCase: 'Dense' -> 'dense', 'BatchNormalization' -> 'batch_normalization',
-    'ReLU' -> 're_lu', 'Conv2D' -> 'conv2d'; a leading '_' becomes 'private_'.
-
-    >>> from lamina.layers.base import to_snake_case
-    >>> [to_snake_case(n) for n in ["Dense", "BatchNormalization", "ReLU", "Conv2D"]]
-    ['dense', 'batch_normalization', 're_lu', 'conv2d']
-    """
-    spaced = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    snake = re.sub(r"([a-z])([A-Z])", r"\1_\2", spaced).lower()
-    return "private" + snake if snake.startswith("_") else snake
 
 
 _VALID_TENSOR_NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9._/]*$")
@@ -75,120 +64,6 @@ def _unique_weight_name(scoped_name):
                 _name_uses[name] = max(_name_uses.get(name, 0), 1)
             if name not in live_variables:
                 return name
-
-
-# ---------------------------------------------------------------- building blocks
-# Initializers, regularizers, constraints and activations come from lamina.initializers,
-# .regularizers, .constraints and .activations (each with get(identifier)). While those
-# modules are still being written, a minimal private stand-in below takes their place.
-
-def _resolve(module_name, identifier):
-    import importlib
-
-    module = importlib.import_module(f"lamina.{module_name}")
-    if hasattr(module, "get"):
-        return module.get(identifier)
-    return _STAND_INS[module_name](identifier)
-
-
-def get_initializer(identifier):
-    """An initializer from a TF.js name ('glorotNormal'), its snake_case form, a serialized
-    dict or an instance; None stays None."""
-    return _resolve("initializers", identifier)
-
-
-def get_regularizer(identifier):
-    return _resolve("regularizers", identifier)
-
-
-def get_constraint(identifier):
-    return _resolve("constraints", identifier)
-
-
-def get_activation(identifier):
-    """An activation object: callable on a Tensor, `.name` ('relu'), `.kernel` (the fused
-    mat_mul activation, or None)."""
-    return _resolve("activations", identifier)
-
-
-def serialize(component):
-    """The saved form of an initializer, regularizer or constraint (None stays None)."""
-    return None if component is None else component.serialize()
-
-
-class _StandInInitializer:
-    def __init__(self, class_name, config, make):
-        self.class_name, self.config, self.make = class_name, config, make
-
-    def __call__(self, shape, dtype="float32"):
-        return self.make(list(shape), dtype)
-
-    def serialize(self):
-        config = {k: (to_snake_case(v) if isinstance(v, str) else v) for k, v in self.config.items()}
-        return {"class_name": self.class_name, "config": config}
-
-
-def _stand_in_initializer(identifier):
-    from lamina import creation
-
-    if identifier is None or callable(identifier):
-        return identifier
-
-    def glorot(distribution):
-        def make(shape, dtype):
-            fan_in, fan_out = (shape[0], shape[1]) if len(shape) == 2 else (np.sqrt(np.prod(shape)),) * 2
-            scale = 1.0 / max(1.0, (fan_in + fan_out) / 2)
-            if distribution == "normal":
-                return creation.truncated_normal(shape, 0, np.sqrt(scale), dtype)
-            limit = np.sqrt(3 * scale)
-            return creation.random_uniform(shape, -limit, limit, dtype)
-        config = {"scale": 1, "mode": "fanAvg", "distribution": distribution, "seed": None}
-        return _StandInInitializer("VarianceScaling", config, make)
-
-    known = {
-        "glorotNormal": lambda: glorot("normal"), "glorot_normal": lambda: glorot("normal"),
-        "glorotUniform": lambda: glorot("uniform"), "glorot_uniform": lambda: glorot("uniform"),
-        "zeros": lambda: _StandInInitializer("Zeros", {}, creation.zeros),
-        "ones": lambda: _StandInInitializer("Ones", {}, creation.ones),
-    }
-    if isinstance(identifier, dict):
-        identifier = {"VarianceScaling": "glorot_" + identifier.get("config", {}).get("distribution", ""),
-                      "Zeros": "zeros", "Ones": "ones"}.get(identifier.get("class_name"))
-    if identifier not in known:
-        raise ValueError(f"Unknown initializer: {identifier}")
-    return known[identifier]()
-
-
-def _stand_in_activation(identifier):
-    from lamina import ops
-
-    class StandIn:
-        def __init__(self, name, fn, kernel):
-            self.name, self.fn, self.kernel = name, fn, kernel
-
-        def __call__(self, x):
-            return self.fn(x)
-
-    fused = {"linear", "relu", "relu6", "elu", "sigmoid"}
-    names = {"linear": lambda x: x, "relu": ops.relu, "relu6": ops.relu6, "elu": ops.elu,
-             "sigmoid": ops.sigmoid, "tanh": ops.tanh, "softmax": ops.softmax, "selu": ops.selu,
-             "softplus": ops.softplus}
-    if identifier is None:
-        identifier = "linear"
-    if identifier not in names:
-        raise ValueError(f"Unknown activation: {identifier}.")
-    return StandIn(identifier, names[identifier], identifier if identifier in fused else None)
-
-
-def _stand_in_pass_through(identifier):
-    # Regularizers and constraints: instances (anything callable) are used as given.
-    if identifier is None or callable(identifier):
-        return identifier
-    raise ValueError(f"{identifier!r} cannot be resolved yet (lamina's building blocks are being written)")
-
-
-_STAND_INS = {"initializers": _stand_in_initializer, "regularizers": _stand_in_pass_through,
-              "constraints": _stand_in_pass_through, "activations": _stand_in_activation}
 
 
 # ---------------------------------------------------------------- LayerWeight
@@ -415,11 +290,11 @@ class Layer:
         shape = _shape_list(shape, "shape")
         if None in shape:
             raise ValueError(f"shape of weight {name} must be fully known, got {shape}")
-        initializer = get_initializer("glorotNormal" if initializer is None else initializer)
+        initializer = initializers.get("glorotNormal" if initializer is None else initializer)
         weight = LayerWeight(initializer(shape, dtype), dtype=dtype, name=f"{self.name}/{name}",
                              trainable=bool(trainable) and self._trainable,
-                             constraint=get_constraint(constraint),
-                             regularizer=get_regularizer(regularizer))
+                             constraint=constraints.get(constraint),
+                             regularizer=regularizers.get(regularizer))
         self._weight_names.add(name)
         (self._trainable_weights if trainable else self._non_trainable_weights).append(weight)
         return weight

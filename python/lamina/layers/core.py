@@ -10,8 +10,8 @@ import numbers
 
 import numpy as np
 
-from lamina.layers.base import (Layer, _shape_list, get_activation, get_constraint, get_initializer,
-                                get_regularizer, get_uid, register_class, serialize)
+from lamina import activations, constraints, initializers, regularizers
+from lamina.layers.base import Layer, _shape_list, get_uid, register_class
 from lamina.ops import fused
 from lamina.ops.arithmetic import add
 from lamina.ops.linalg import matmul
@@ -61,18 +61,18 @@ class Dense(Layer):
         units = _positive_int(units, "units")  # checked before a name is drawn from the counter
         if input_dim is not None and input_shape is None and batch_input_shape is None:
             input_shape = [_positive_int(input_dim, "input_dim")]
-        self.activation = get_activation(activation)
+        self.activation = activations.get(activation)
         super().__init__(name=name, trainable=trainable, input_shape=input_shape,
                          batch_input_shape=batch_input_shape, dtype=dtype)
         self.units = units
         self.use_bias = _bool(use_bias, "use_bias")
-        self.kernel_initializer = get_initializer(kernel_initializer or "glorotNormal")
-        self.bias_initializer = get_initializer(bias_initializer or "zeros")
-        self.kernel_regularizer = get_regularizer(kernel_regularizer)
-        self.bias_regularizer = get_regularizer(bias_regularizer)
-        self.activity_regularizer = get_regularizer(activity_regularizer)
-        self.kernel_constraint = get_constraint(kernel_constraint)
-        self.bias_constraint = get_constraint(bias_constraint)
+        self.kernel_initializer = initializers.get(kernel_initializer or "glorotNormal")
+        self.bias_initializer = initializers.get(bias_initializer or "zeros")
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = None
         self.bias = None
         self.input_spec = {"min_ndim": 2}
@@ -120,13 +120,13 @@ class Dense(Layer):
             "units": self.units,
             "activation": self.activation.name,
             "use_bias": self.use_bias,
-            "kernel_initializer": serialize(self.kernel_initializer),
-            "bias_initializer": serialize(self.bias_initializer),
-            "kernel_regularizer": serialize(self.kernel_regularizer),
-            "bias_regularizer": serialize(self.bias_regularizer),
-            "activity_regularizer": serialize(self.activity_regularizer),
-            "kernel_constraint": serialize(self.kernel_constraint),
-            "bias_constraint": serialize(self.bias_constraint),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
         config.update(super().get_config())
         return config
@@ -144,7 +144,7 @@ class Activation(Layer):
 
     def __init__(self, activation, name=None, trainable=True, input_shape=None, batch_input_shape=None,
                  dtype=None):
-        self.activation = get_activation(activation)
+        self.activation = activations.get(activation)
         super().__init__(name=name, trainable=trainable, input_shape=input_shape,
                          batch_input_shape=batch_input_shape, dtype=dtype)
 
