@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from lamina import losses as _losses
+from lamina import metrics as _metrics
 from lamina.engine import summary as _summary
 from lamina.engine import training as _training
 from lamina.tensor import Tensor, as_tensor
@@ -299,7 +300,7 @@ class Sequential:
         self.optimizer = _training.get_optimizer(optimizer)
         self.loss = loss
         self._loss_fn = loss_fn
-        labels = _dedupe_names([label for label, _ in resolved])
+        labels = _metrics.dedupe_names([label for label, _ in resolved])
         self._metric_fns = list(zip(labels, [fn for _, fn in resolved]))
         self.metrics_names = ["loss"] + labels
         self._collected_weights = self.trainable_weights
@@ -417,49 +418,4 @@ def _resolve_metrics(metrics, loss_fn, output_shape, output_name):
     if not isinstance(metrics, (list, tuple)):
         raise TypeError("Type of metrics argument not understood. Expected a string, function, list, "
                         f"or dict, found: {type(metrics).__name__}")
-    return [_resolve_metric(m, loss_fn, output_shape) for m in metrics]
-
-
-def _resolve_metric(identifier, loss_fn, output_shape):
-    from lamina import metrics as metrics_module
-
-    if hasattr(metrics_module, "resolve"):
-        return metrics_module.resolve(identifier, loss_fn, output_shape)
-    return _stand_in_resolve_metric(identifier, loss_fn, output_shape)
-
-
-def _dedupe_names(labels):
-    from lamina import metrics as metrics_module
-
-    if hasattr(metrics_module, "dedupe_names"):
-        return metrics_module.dedupe_names(labels)
-    # TF.js getDedupedMetricsNames: repeated labels get _0, _1, ... in order of appearance.
-    counts = {label: labels.count(label) for label in labels}
-    seen = {}
-    out = []
-    for label in labels:
-        if counts[label] > 1:
-            out.append(f"{label}_{seen.get(label, 0)}")
-            seen[label] = seen.get(label, 0) + 1
-        else:
-            out.append(label)
-    return out
-
-
-def _stand_in_resolve_metric(identifier, loss_fn, output_shape):
-    """Private stand-in for lamina.metrics.resolve while it is being written: accuracy only."""
-    from lamina import ops
-
-    if callable(identifier):
-        return getattr(identifier, "__name__", "metric"), identifier
-    if identifier not in ("accuracy", "acc"):
-        raise ValueError(f"Unknown metric {identifier}")
-
-    def categorical_accuracy(y_true, y_pred):
-        return ops.cast(ops.equal(ops.argmax(y_true, -1), ops.argmax(y_pred, -1)), "float32")
-
-    def binary_accuracy(y_true, y_pred):
-        return ops.mean(ops.cast(ops.equal(y_true, ops.cast(ops.greater(y_pred, 0.5), "float32")), "float32"), -1)
-
-    binary = output_shape[-1] == 1 or loss_fn is _losses.layers.binary_crossentropy
-    return "acc", binary_accuracy if binary else categorical_accuracy
+    return [_metrics.resolve(m, loss_fn, output_shape) for m in metrics]

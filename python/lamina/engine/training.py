@@ -20,6 +20,7 @@ import numbers
 import numpy as np
 
 from lamina import optimizers
+from lamina.callbacks import configure_callbacks
 from lamina.engine import data_checks
 from lamina.engine.data_checks import NOT_COMPILED, NotCompiledError
 from lamina.ops import add, mean, mul, reshape
@@ -174,8 +175,6 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
         initial_epoch = _count(initial_epoch, "initial_epoch")
         if shuffle == "batch":
             raise NotImplementedError("batch shuffling is not implemented yet")
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
 
         x, y = _standardize_xy(model, x, y, check_batch_axis=False)
         weights = _sample_weights(y, class_weight, sample_weight)  # on the full y, as TF.js
@@ -194,7 +193,7 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
         params = {"epochs": epochs, "initial_epoch": initial_epoch, "samples": x.shape[0], "steps": None,
                   "batch_size": batch_size, "verbose": verbose, "do_validation": validation is not None,
                   "metrics": labels + (["val_" + label for label in labels] if validation else [])}
-        callback_list, history = _configure_callbacks(callbacks, model, verbose, params)
+        callback_list, history = configure_callbacks(callbacks, model, verbose, params)
         model.history = history
         _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, initial_epoch,
                   bool(shuffle), callback_list)
@@ -267,75 +266,3 @@ def train_on_batch(model, x, y, class_weight=None, sample_weight=None):
     x, y = _standardize_xy(model, x, y, check_batch_axis=True)
     outs = _train_step(model, x, y, _sample_weights(y, class_weight, sample_weight))
     return outs[0] if len(outs) == 1 else outs
-
-
-# ---------------------------------------------------------------- callbacks
-
-def _configure_callbacks(callbacks, model, verbose, params):
-    from lamina import callbacks as callbacks_module
-
-    if hasattr(callbacks_module, "configure_callbacks"):
-        return callbacks_module.configure_callbacks(callbacks, model, verbose, params)
-    return _stand_in_configure_callbacks(callbacks, model, params)
-
-
-class _StandInCallbackList:
-    """Private stand-in for lamina.callbacks while it is being written: dict callbacks,
-    BaseLogger averaging and History only."""
-
-    def __init__(self, callbacks, params):
-        self.callbacks, self.params = callbacks, params
-        self.totals, self.seen = {}, 0
-        self.history = _StandInHistory(params)
-
-    def _fire(self, event, *args):
-        for callback in self.callbacks:
-            fn = callback.get(event) if isinstance(callback, dict) else getattr(callback, event, None)
-            if fn is not None:
-                fn(*args)
-
-    def on_train_begin(self, logs):
-        self._fire("on_train_begin", logs)
-
-    def on_epoch_begin(self, epoch, logs):
-        self.totals, self.seen = {}, 0
-        self._fire("on_epoch_begin", epoch, logs)
-
-    def on_batch_begin(self, batch, logs):
-        self._fire("on_batch_begin", batch, logs)
-
-    def on_batch_end(self, batch, logs):
-        size = logs.get("size", 0)
-        self.seen += size
-        for key, value in logs.items():
-            self.totals[key] = self.totals.get(key, 0.0) + value * size
-        self._fire("on_batch_end", batch, logs)
-
-    def on_epoch_end(self, epoch, logs):
-        for key in self.params["metrics"]:
-            if key in self.totals:
-                logs[key] = self.totals[key] / self.seen
-        self._fire("on_epoch_end", epoch, logs)
-        self.history.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.history.setdefault(key, []).append(value)
-
-    def on_train_end(self, logs):
-        self._fire("on_train_end", logs)
-
-
-class _StandInHistory:
-    def __init__(self, params):
-        self.epoch, self.history, self.params = [], {}, params
-
-
-def _stand_in_configure_callbacks(callbacks, model, params):
-    if callbacks is None:
-        callbacks = []
-    elif not isinstance(callbacks, (list, tuple)):
-        callbacks = [callbacks]
-    for callback in callbacks:
-        if not isinstance(callback, dict):
-            callback.model, callback.params = model, params
-    callback_list = _StandInCallbackList(list(callbacks), params)
-    return callback_list, callback_list.history
