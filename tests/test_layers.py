@@ -317,6 +317,8 @@ def test_a_frozen_layer_has_no_trainable_weights_and_gets_no_gradient():
         lm.variable_grads(lambda: lm.sum(layer(lm.ones([1, 3]))))
     layer.trainable = True
     assert len(layer.trainable_weights) == 2
+    with pytest.raises(TypeError, match="trainable must be a bool, got 'no'"):
+        layer.trainable = "no"
     assert set(lm.variable_grads(lambda: lm.sum(layer(lm.ones([1, 3]))))["grads"]) == {w.name for w in layer.weights}
 
 

@@ -305,10 +305,12 @@ class Layer:
 
     @trainable.setter
     def trainable(self, trainable):
+        if not isinstance(trainable, bool):
+            raise TypeError(f"trainable must be a bool, got {trainable!r}")
         # As TF.js: freezing a layer freezes its trainable weights (the tape skips them).
         for weight in self._trainable_weights:
             weight.trainable = trainable
-        self._trainable = bool(trainable)
+        self._trainable = trainable
 
     @property
     def trainable_weights(self):
