@@ -147,7 +147,7 @@ def resolve(identifier, kind, base, by_name, by_class_name, valid_names=None):
             raise ValueError(f"{kind}: Improper config format: {identifier!r}. "
                              f"'class_name' and 'config' must be set.")
         if class_name not in by_class_name:
-            raise ValueError(unknown_message(kind, class_name, by_class_name))
+            raise ValueError(unknown_message(kind, class_name, valid_names or list(by_class_name)))
         return by_class_name[class_name].from_config(from_pythonic(config))
     raise TypeError(f"{kind} must be a name, a saved config dict or a {base.__name__}, "
                     f"got {type(identifier).__name__} {identifier!r}")

@@ -210,8 +210,7 @@ _CLASSES = [_Elu, _Selu, _Relu, _Relu6, _Linear, _Sigmoid, _HardSigmoid, _Softpl
             _Tanh, _Softmax, _LogSoftmax, _Swish, _Gelu, _GeluNew, _Mish]
 # TF.js's activation names (each Activation's className).
 ACTIVATIONS = [cls.class_name for cls in _CLASSES]
-_BY_CLASS_NAME = {cls.class_name: cls for cls in _CLASSES}
-_BY_NAME = {**_BY_CLASS_NAME,
+_BY_NAME = {**{cls.class_name: cls for cls in _CLASSES},
             **{to_snake_case(cls.class_name): cls for cls in _CLASSES},
             **{to_camel_case(cls.class_name): cls for cls in _CLASSES}}
 
@@ -234,7 +233,8 @@ def get(identifier):
         return _Linear()
     if callable(identifier) and not isinstance(identifier, Activation):
         return _Function(identifier)
-    return resolve(identifier, "activation", Activation, _BY_NAME, _BY_CLASS_NAME, ACTIVATIONS)
+    # A saved dict may name the class in either spelling too ({"class_name": "hard_sigmoid"}).
+    return resolve(identifier, "activation", Activation, _BY_NAME, _BY_NAME, ACTIVATIONS)
 
 
 def serialize(activation):
