@@ -363,3 +363,21 @@ def test_argument_errors(kwargs, message):
     model = guide_model()
     with pytest.raises(ValueError, match=re.escape(message)):
         model.fit(np.zeros([4, 784]), np.zeros([4, 10]), **{"verbose": 0, **kwargs})
+
+
+def test_builtin_callbacks_drive_the_model():
+    model, _ = recording_model()
+    x, y = rows(10)
+    seen = []
+
+    class Params(lm.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append((self.model, self.params["samples"]))
+
+    # lr 0: val_loss never improves, so patience 1 stops training after the second epoch.
+    history = model.fit(x, y, epochs=10, validation_split=0.2, verbose=0,
+                        callbacks=[Params(), lm.callbacks.early_stopping(patience=1)])
+    assert history.epoch == [0, 1]
+    assert seen == [(model, 8)]
+    model.fit(x, y, epochs=3, verbose=0, callbacks=lm.callbacks.learning_rate_scheduler(lambda epoch, lr: 0.5 * epoch))
+    assert model.optimizer.learning_rate == 1.0
