@@ -152,8 +152,9 @@ class CallbackList:
 
 
 def _number(value):
-    """A log value as a Python number (fit logs floats; a Tensor or numpy scalar also works)."""
-    if isinstance(value, numbers.Real):
+    """A log value as a plain Python number, as TF.js's logs hold JS numbers (a Tensor, a
+    numpy scalar or a one-element array becomes a float)."""
+    if type(value) in (int, float):
         return value
     return float(np.asarray(value).reshape(()))
 
@@ -237,12 +238,12 @@ class History(Callback):
         `keys` picks the metrics to draw (e.g. ["loss"]); by default every key, with each
         `val_` key drawn beside its training key. Needs matplotlib: `pip install 'lamina[plot]'`.
         """
+        names = self._plot_names(keys)
         try:
             import matplotlib.pyplot as plt
         except ImportError:
             raise ImportError("History.plot() needs matplotlib, which is not installed. Install it "
                               "with: pip install 'lamina[plot]'  (or: pip install matplotlib)") from None
-        names = self._plot_names(keys)
         figure, axes = plt.subplots(len(names), 1, squeeze=False, sharex=True,
                                     figsize=(6, 2.5 * max(len(names), 1)))
         for ax, name in zip(axes[:, 0], names):
