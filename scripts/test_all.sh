@@ -12,10 +12,10 @@ jobs=${LAMINA_JOBS:-2}
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "install lamina and its test requirements into $venv"
+step "install lamina with its test and examples extras into $venv"
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet ".[test]"
+"$venv/bin/python" -m pip install --quiet ".[test,examples]"
 
 step "pytest"
 "$venv/bin/python" -m pytest

@@ -22,3 +22,12 @@ def test_core_api_loss_falls_and_test_accuracy_rises():
     assert losses[-1] < 0.8 * losses[0], out
     before, after = (float(v) for v in re.findall(r"test accuracy ([0-9.]+)", out))
     assert after > before + 0.2, out
+
+
+def test_train_digits_reaches_95_percent_on_held_out_digits():
+    out = run_example("train_digits.py", "--epochs", "30", "--verbose", "2")
+    accuracy = float(re.search(r"Test accuracy: ([0-9.]+) on 360 held-out digits", out).group(1))
+    assert accuracy >= 0.95, out
+    rows = re.findall(r"^\s+\d( +\d+){10}$", out, re.M)
+    assert len(rows) == 10, out
+    assert out.count("Epoch ") == 30, out
