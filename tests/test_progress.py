@@ -163,3 +163,23 @@ def test_configure_callbacks_verbose_one_prints_through_the_logger(capsys):
 def test_progress_logger_verbose_must_be_one_or_two(verbose):
     with pytest.raises(ValueError, match="verbose must be 1 .* or 2 .*got"):
         ProgressLogger(verbose)
+
+
+def test_a_terminal_reporting_zero_columns_gets_lines_not_an_empty_bar():
+    # A fresh pseudo-terminal reports 0x0 (as some CI runners' do): tqdm would draw nothing.
+    pty = pytest.importorskip("pty")
+    fcntl = pytest.importorskip("fcntl")
+    termios = pytest.importorskip("termios")
+    import os
+    import struct
+
+    leader, follower = pty.openpty()
+    try:
+        with open(follower, "w", closefd=False) as terminal:
+            assert terminal.isatty() and os.get_terminal_size(follower).columns == 0
+            assert not progress._is_terminal(terminal)
+            fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+            assert progress._is_terminal(terminal)
+    finally:
+        os.close(leader)
+        os.close(follower)

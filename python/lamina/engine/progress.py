@@ -25,7 +25,9 @@ the time per step is TF.js's: the epoch's training time divided by its number of
 Epoch 1 / 2 - ...ms ...us/step - acc=0.0123 loss=0.500
 """
 
+import io
 import math
+import os
 import sys
 import time
 from decimal import ROUND_HALF_UP, Decimal
@@ -96,11 +98,17 @@ def format_logs(logs):
 
 
 def _is_terminal(stream):
-    isatty = getattr(stream, "isatty", None)
+    """Whether a bar can be drawn on stream: a terminal, and not one that reports zero
+    columns (some pseudo-terminals do; tqdm then draws nothing at all)."""
     try:
-        return bool(isatty and isatty())
-    except ValueError:  # a closed stream
+        if not stream.isatty():
+            return False
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
         return False
+    try:
+        return os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return True  # a terminal whose size cannot be read: tqdm uses its default width
 
 
 class _EpochBar(tqdm):
