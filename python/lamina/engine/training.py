@@ -157,7 +157,7 @@ def _test_loop(model, x, y, batch_size, weights=None):
             values = [mean(_weighted(model._loss_fn(yb, y_pred), wb))]
             values += [mean(fn(yb, y_pred)) for _, fn in model._metric_fns]
             totals += np.array([v.item() for v in values]) * (end - start)
-    return list(totals / samples) if samples else [math.nan] * len(totals)
+    return [float(v) for v in totals / samples] if samples else [math.nan] * len(totals)
 
 
 # ---------------------------------------------------------------- fit
