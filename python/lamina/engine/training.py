@@ -14,6 +14,7 @@ regularization penalties and its constraints; everything else lives here.
 (['loss'], [0, 1, 2])
 """
 
+import contextlib
 import math
 import numbers
 
@@ -142,21 +143,28 @@ def _train_step(model, x, y, weights):
     return [cost.item()] + [value.item() for value in metric_values]
 
 
-def _test_loop(model, x, y, batch_size, weights=None):
-    """[loss, metrics...] over all of x: batch means weighted by batch size (TF.js testLoop).
+def _test_batch(model, x, y, weights=None):
+    """[loss, metrics...] means over one batch (numpy arrays), as a float64 numpy vector.
 
-    No dropout (training=False), nothing recorded, no regularization penalties.
+    No dropout (training=False), nothing recorded, no regularization penalties (TF.js
+    makeTestFunction).
     """
+    with no_grad():
+        xb, yb = Tensor._wrap(x), Tensor._wrap(y)
+        wb = None if weights is None else Tensor._wrap(weights)
+        y_pred = model._forward(xb, training=False)
+        values = [mean(_weighted(model._loss_fn(yb, y_pred), wb))]
+        values += [mean(fn(yb, y_pred)) for _, fn in model._metric_fns]
+        return np.array([v.item() for v in values])
+
+
+def _test_loop(model, x, y, batch_size, weights=None):
+    """[loss, metrics...] over all of x: batch means weighted by batch size (TF.js testLoop)."""
     totals = np.zeros(1 + len(model._metric_fns))
     samples = x.shape[0]
-    with no_grad():
-        for start, end in make_batches(samples, batch_size):
-            xb, yb = Tensor._wrap(x[start:end]), Tensor._wrap(y[start:end])
-            wb = None if weights is None else Tensor._wrap(weights[start:end])
-            y_pred = model._forward(xb, training=False)
-            values = [mean(_weighted(model._loss_fn(yb, y_pred), wb))]
-            values += [mean(fn(yb, y_pred)) for _, fn in model._metric_fns]
-            totals += np.array([v.item() for v in values]) * (end - start)
+    for start, end in make_batches(samples, batch_size):
+        wb = None if weights is None else weights[start:end]
+        totals += _test_batch(model, x[start:end], y[start:end], wb) * (end - start)
     return [float(v) for v in totals / samples] if samples else [math.nan] * len(totals)
 
 
@@ -166,10 +174,7 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0):
     """Trains `model` on x, y (see Sequential.fit); returns the History."""
     _require_compiled(model)
-    if model._is_training:
-        raise RuntimeError("Cannot start training because another fit() call is ongoing.")
-    model._is_training = True
-    try:
+    with _training_session(model):
         batch_size = data_checks.check_batch_size(batch_size)
         epochs = _count(epochs, "epochs")
         initial_epoch = _count(initial_epoch, "initial_epoch")
@@ -198,6 +203,17 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
         _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, initial_epoch,
                   bool(shuffle), callback_list)
         return history
+
+
+@contextlib.contextmanager
+def _training_session(model):
+    """Marks `model` as training while the block runs: one fit (or fit_dataset) at a time, as
+    TF.js; afterwards stop_training is cleared so the next fit starts afresh."""
+    if model._is_training:
+        raise RuntimeError("Cannot start training because another fit() call is ongoing.")
+    model._is_training = True
+    try:
+        yield
     finally:
         model._is_training = False
         model._stop_training = False
