@@ -11,9 +11,9 @@ and every event goes to each in that order. Logs are plain dicts of floats: batc
 train-end, epoch-begin and batch-begin logs are empty, as in TF.js.
 
 Built-ins: `early_stopping`, `lambda_callback`, `terminate_on_nan`,
-`reduce_lr_on_plateau`, `learning_rate_scheduler`, `csv_logger`. Callbacks touch the model
-only through `model.stop_training`, `model.optimizer.learning_rate`,
-`model.get_weights()` and `model.set_weights()`.
+`reduce_lr_on_plateau`, `learning_rate_scheduler`, `csv_logger`, `model_checkpoint`.
+Callbacks touch the model only through `model.stop_training`, `model.optimizer.learning_rate`,
+`model.get_weights()`, `model.set_weights()` and `model.save()`.
 
 >>> import lamina as lm
 >>> class Printer(lm.callbacks.Callback):
@@ -36,6 +36,7 @@ __all__ = [
     "TerminateOnNaN", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
     "early_stopping", "lambda_callback", "terminate_on_nan", "reduce_lr_on_plateau",
     "learning_rate_scheduler", "csv_logger", "configure_callbacks", "standardize_callbacks",
+    "ModelCheckpoint", "model_checkpoint",
 ]
 
 EVENTS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
@@ -793,3 +794,109 @@ def csv_logger(filename, separator=",", append=False):
     >>> folder.cleanup()
     """
     return CSVLogger(filename, separator=separator, append=append)
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model (`model.save`, the TF.js LayersModel format) during training (Keras
+    ModelCheckpoint; TF.js has none).
+
+    `path` may hold `str.format` fields filled from `epoch` (1-based, as Keras: the file
+    written after the third epoch has epoch=3), `batch` (1-based, when saving every N
+    batches) and any log key: `"ckpt/{epoch:02d}-{val_loss:.3f}"`. With save_best_only the
+    model is saved only when `monitor` improves ('min' or 'max'; 'auto' is max when the
+    name contains 'acc'); a missing monitored key warns and skips. save_freq is "epoch" or a
+    number of batches. include_optimizer=True (the default, unlike `model.save`) saves the
+    optimizer state, so `lm.load_layers_model` + `fit(..., initial_epoch=k)` resumes
+    training where the checkpoint left off. `last_path` is the last path written.
+    """
+
+    def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto",
+                 save_freq="epoch", include_optimizer=True, verbose=0):
+        super().__init__()
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"ModelCheckpoint: path must be a str or os.PathLike, got {type(path).__name__}")
+        if not isinstance(monitor, str):
+            raise TypeError(f"ModelCheckpoint: monitor must be a log key such as 'val_loss', got {monitor!r}")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, numbers.Integral)
+                                     or save_freq < 1):
+            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive integer "
+                             f"(a number of batches), got {save_freq!r}")
+        self.path = os.fspath(path)
+        self.monitor = monitor
+        self.save_best_only = bool(save_best_only)
+        self.mode = _direction(mode, monitor, "ModelCheckpoint")
+        self.save_freq = save_freq
+        self.include_optimizer = bool(include_optimizer)
+        self.verbose = verbose
+        # Kept across fit calls, as Keras: a resumed run saves only what beats the best so far.
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.last_path = None
+        self._epoch = 0
+        self._batches_since_save = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._epoch, batch, logs or {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def _save(self, epoch, batch, logs):
+        path = self._format_path(epoch, batch, logs)
+        if self.save_best_only:
+            current = _monitored(logs, self.monitor, "ModelCheckpoint")
+            if current is None:
+                return
+            improved = current < self.best if self.mode == "min" else current > self.best
+            if not improved:
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+                return
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = current
+        elif self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
+        self.model.save(path, include_optimizer=self.include_optimizer)
+        self.last_path = path
+
+    def _format_path(self, epoch, batch, logs):
+        fields = {key: _number(value) for key, value in logs.items()}
+        fields["epoch"] = epoch + 1
+        if batch is not None:
+            fields["batch"] = batch + 1
+        try:
+            return self.path.format(**fields)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"ModelCheckpoint: cannot fill in path {self.path!r} ({error!r}); its "
+                             f"fields may name: {', '.join(fields)}") from None
+
+
+def model_checkpoint(path, monitor="val_loss", save_best_only=False, mode="auto", save_freq="epoch",
+                     include_optimizer=True, verbose=0):
+    """A ModelCheckpoint callback: saves the model to `path` (formatted with epoch and the
+    logs) after every epoch, every `save_freq` batches, or only when `monitor` improves.
+
+    >>> import lamina as lm
+    >>> class Model:
+    ...     def save(self, path, include_optimizer=False):
+    ...         print("saved", path, include_optimizer)
+    >>> checkpoint = lm.callbacks.model_checkpoint("ckpt/{epoch:02d}-{loss:.2f}", monitor="loss",
+    ...                                            save_best_only=True)
+    >>> checkpoint.set_model(Model())
+    >>> for epoch, loss in enumerate([0.9, 0.95, 0.5]):
+    ...     checkpoint.on_epoch_end(epoch, {"loss": loss})
+    saved ckpt/01-0.90 True
+    saved ckpt/03-0.50 True
+    """
+    return ModelCheckpoint(path, monitor=monitor, save_best_only=save_best_only, mode=mode,
+                           save_freq=save_freq, include_optimizer=include_optimizer, verbose=verbose)
