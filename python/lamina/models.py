@@ -19,6 +19,7 @@ import numpy as np
 
 from lamina import losses as _losses
 from lamina import metrics as _metrics
+from lamina.engine import dataset_training as _dataset_training
 from lamina.engine import summary as _summary
 from lamina.engine import training as _training
 from lamina.tensor import Tensor, as_tensor
@@ -368,6 +369,54 @@ class Sequential:
         2.0
         """
         return _training.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight)
+
+    def fit_dataset(self, dataset, epochs=None, batches_per_epoch=None, validation_data=None,
+                    validation_batches=None, validation_batch_size=32, callbacks=None, verbose=1,
+                    initial_epoch=0, class_weight=None, *, validation_split=None):
+        """Trains on the batches of an `lm.data` Dataset and returns the History (TF.js fitDataset).
+
+        Elements are batches: {"xs": x, "ys": y} (x and y a Tensor or array, a list of one,
+        or a dict keyed by `input_names` / `output_names`) or tuples (x, y) or (x, y,
+        sample_weight); a step's batch size is that of its x. epochs is required. Without
+        batches_per_epoch each epoch iterates the dataset afresh to its end; with it, one
+        iterator runs across all epochs, batches_per_epoch batches each, and if it runs out
+        training stops with a warning (TF.js would run empty epochs). validation_data: a
+        Dataset (validation_batches batches of it, or all) or (x, y) arrays evaluated in
+        batches of validation_batch_size. Batch logs carry batch and size from
+        on_batch_begin; params has samples and batch_size None and steps = batches_per_epoch,
+        else the dataset's finite size. verbose=1 shows a progress bar. validation_split is
+        not supported (TF.js's error).
+
+        >>> import lamina as lm, numpy as np
+        >>> lm.set_seed(0)
+        >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[1])])
+        >>> model.compile(optimizer=lm.train.sgd(0.1), loss="meanSquaredError")
+        >>> x = np.arange(8, dtype="float32").reshape(8, 1) / 8
+        >>> ds = lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(2 * x + 1)}).batch(4)
+        >>> history = model.fit_dataset(ds, epochs=30, verbose=0)
+        >>> history.params["steps"], history.history["loss"][-1] < 0.05
+        (2, True)
+        """
+        return _dataset_training.fit_dataset(
+            self, dataset, epochs=epochs, batches_per_epoch=batches_per_epoch, validation_data=validation_data,
+            validation_batches=validation_batches, validation_batch_size=validation_batch_size,
+            callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch, class_weight=class_weight,
+            validation_split=validation_split)
+
+    def evaluate_dataset(self, dataset, batches=None, verbose=0):
+        """The mean loss over a Dataset's batches (a scalar Tensor), or [loss, metrics...] with
+        metrics; `batches` limits how many are drawn (TF.js evaluateDataset). Elements as in
+        fit_dataset; the result is the examples' mean whatever the batch sizes.
+
+        >>> import lamina as lm
+        >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[1], kernel_initializer="ones")])
+        >>> model.compile(optimizer="sgd", loss="meanSquaredError")
+        >>> x, y = [[1.0], [2.0], [3.0]], [[1.0], [4.0], [3.0]]  # squared errors 0, 4, 0
+        >>> ds = lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(y)}).batch(2)
+        >>> round(model.evaluate_dataset(ds).item(), 6)  # batch means 2 and 0, weighted 2:1
+        1.333333
+        """
+        return _dataset_training.evaluate_dataset(self, dataset, batches=batches, verbose=verbose)
 
     def train_on_batch(self, x, y, class_weight=None, sample_weight=None):
         """One optimizer step on (x, y); returns the loss, or [loss, metrics...], as floats."""
