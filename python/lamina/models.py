@@ -65,6 +65,9 @@ class Sequential:
         self.loss = None
         self.metrics_names = []
         self.history = None
+        self._input_layer = None  # an explicit InputLayer, saved first as TF.js does
+        self._compile_metrics = None  # compile's metrics argument, for the saved trainingConfig
+        self._user_defined_metadata = None
         if layers is not None:
             if not isinstance(layers, (list, tuple)):
                 raise TypeError(f"layers must be a list of layers, got {type(layers).__name__}")
@@ -90,6 +93,7 @@ class Sequential:
                 raise ValueError("An input_layer can only be the first layer of a Sequential model; "
                                  f"this model already has an input of shape {self._input_shape}")
             self._input_shape, self._input_name = list(layer.batch_input_shape), layer.name
+            self._input_layer = layer
             return
         if any(existing.name == layer.name for existing in self.layers):
             raise ValueError(f'The layer name "{layer.name}" is used 2 times in the model. '
@@ -300,6 +304,7 @@ class Sequential:
         resolved = _resolve_metrics(metrics, loss_fn, self._output_shape(), self.output_names[0])
         self.optimizer = _training.get_optimizer(optimizer)
         self.loss = loss
+        self._compile_metrics = metrics
         self._loss_fn = loss_fn
         labels = _metrics.dedupe_names([label for label, _ in resolved])
         self._metric_fns = list(zip(labels, [fn for _, fn in resolved]))
@@ -422,6 +427,72 @@ class Sequential:
         """One optimizer step on (x, y); returns the loss, or [loss, metrics...], as floats."""
         return _training.train_on_batch(self, x, y, class_weight=class_weight, sample_weight=sample_weight)
 
+    # ---------------------------------------------------------------- saving (lamina.io)
+
+    def save(self, path, include_optimizer=False):
+        """Saves the model in TF.js's LayersModel format (a folder with model.json and
+        weights.bin, written atomically); see `lamina.io.save`.
+
+        >>> import os, tempfile
+        >>> import lamina as lm
+        >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[2])])
+        >>> info = model.save(os.path.join(tempfile.mkdtemp(), "m"))
+        >>> os.path.basename(info["model_json"])
+        'model.json'
+        """
+        from lamina import io
+
+        return io.save(self, path, include_optimizer=include_optimizer)
+
+    def get_config(self):
+        """TF.js's Sequential config: {"name", "layers": [{"class_name", "config"}, ...]}.
+
+        >>> import lamina as lm
+        >>> model = lm.sequential(layers=[lm.layers.dropout(rate=0.5, input_shape=[2], name="doc_gc")], name="doc_m")
+        >>> model.get_config()["layers"][0]["config"]["rate"]
+        0.5
+        """
+        from lamina.io import model_json
+
+        return model_json.model_config(self)
+
+    @classmethod
+    def from_config(cls, config):
+        """A new model (new weights) from `get_config()`'s dict or a bare list of layers."""
+        from lamina.io import model_json
+
+        return model_json.model_from_config(cls.class_name, config, "Sequential.from_config")
+
+    def to_json(self):
+        """The model topology as JSON text, exactly as TF.js's model.toJSON() (the
+        modelTopology of a saved model.json).
+
+        >>> import lamina as lm
+        >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[2], name="doc_tj")], name="doc_tjm")
+        >>> model.to_json()[:61]
+        '{"class_name":"Sequential","config":{"name":"doc_tjm","layers'
+        """
+        from lamina.io import model_json
+
+        return model_json.dumps(model_json.topology(self))
+
+    def set_user_defined_metadata(self, metadata):
+        """Attaches a JSON object saved with the model (TF.js setUserDefinedMetadata).
+
+        >>> import lamina as lm
+        >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[2])])
+        >>> model.set_user_defined_metadata({"labels": ["cat", "dog"]})
+        >>> model.get_user_defined_metadata()
+        {'labels': ['cat', 'dog']}
+        """
+        from lamina.io import check_user_defined_metadata
+
+        self._user_defined_metadata = check_user_defined_metadata(metadata, self.name)
+
+    def get_user_defined_metadata(self):
+        """The metadata set with set_user_defined_metadata or loaded with the model (or None)."""
+        return self._user_defined_metadata
+
     def __repr__(self):
         return f"<Sequential name={self.name!r} layers={[layer.name for layer in self.layers]}>"
 
@@ -435,6 +506,20 @@ def sequential(layers=None, name=None):
     'sequential_...'
     """
     return Sequential(layers=layers, name=name)
+
+
+def model_from_json(json_text):
+    """A model from its JSON topology (`model.to_json()` or a model.json); new weights, not
+    compiled (TF.js tf.models.modelFromJSON). See `lamina.io.model_from_json`.
+
+    >>> import lamina as lm
+    >>> model = lm.sequential(layers=[lm.layers.dense(units=2, input_shape=[4], name="doc_models_mfj")])
+    >>> lm.models.model_from_json(model.to_json()).layers[0].units
+    2
+    """
+    from lamina.io import load
+
+    return load.model_from_json(json_text)
 
 
 # ---------------------------------------------------------------- compile's helpers
