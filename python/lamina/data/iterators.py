@@ -1,0 +1,242 @@
+"""The streams behind the Dataset transforms (TF.js's lazy_iterator.ts), as Python generators.
+
+Each function takes fresh upstream iterators and yields elements one at a time, holding no
+more than its own buffer. Every one closes its upstream when it ends or is closed itself, so
+abandoning a pass part-way (`close()`, `break`, or dropping the iterator) stops everything
+beneath it at once, prefetch threads included.
+"""
+
+import contextlib
+import queue
+import threading
+
+from lamina.data.collate import collate
+
+__all__ = ["opened", "close", "mapped", "filtered", "taken", "skipped", "batched", "shuffled", "prefetched",
+           "repeated", "concatenated"]
+
+
+@contextlib.contextmanager
+def opened(dataset):
+    """A fresh iterator over `dataset`, closed on leaving the block.
+
+    >>> import lamina as lm
+    >>> with opened(lm.data.array([1, 2])) as stream:
+    ...     next(stream)
+    1
+    """
+    iterator = iter(dataset)
+    try:
+        yield iterator
+    finally:
+        close(iterator)
+
+
+def close(iterator):
+    """Closes a generator-like iterator (plain iterators have nothing to close)."""
+    closer = getattr(iterator, "close", None)
+    if closer is not None:
+        closer()
+
+
+def mapped(dataset, transform):
+    """`transform(element)` for each element.
+
+    >>> import lamina as lm
+    >>> list(mapped(lm.data.array([1, 2]), str))
+    ['1', '2']
+    """
+    with opened(dataset) as upstream:
+        for element in upstream:
+            yield transform(element)
+
+
+def filtered(dataset, predicate):
+    """The elements for which `predicate(element)` is true.
+
+    >>> import lamina as lm
+    >>> list(filtered(lm.data.array([1, 2, 3]), lambda x: x != 2))
+    [1, 3]
+    """
+    with opened(dataset) as upstream:
+        for element in upstream:
+            if predicate(element):
+                yield element
+
+
+def taken(dataset, count):
+    """The first `count` elements; reads no element past them.
+
+    >>> import lamina as lm
+    >>> list(taken(lm.data.array([1, 2, 3]), 2))
+    [1, 2]
+    """
+    if count == 0:
+        return
+    with opened(dataset) as upstream:
+        for index, element in enumerate(upstream, start=1):
+            yield element
+            if index == count:
+                return
+
+
+def skipped(dataset, count):
+    """The elements after the first `count`.
+
+    >>> import lamina as lm
+    >>> list(skipped(lm.data.array([1, 2, 3]), 2))
+    [3]
+    """
+    with opened(dataset) as upstream:
+        for index, element in enumerate(upstream):
+            if index >= count:
+                yield element
+
+
+def batched(dataset, batch_size, small_last_batch):
+    """Consecutive elements `batch_size` at a time, each group collated into one batch.
+
+    >>> import lamina as lm
+    >>> [b.array() for b in batched(lm.data.array([1, 2, 3]), 2, True)]
+    [[1.0, 2.0], [3.0]]
+    """
+    with opened(dataset) as upstream:
+        rows = []
+        for element in upstream:
+            rows.append(element)
+            if len(rows) == batch_size:
+                yield collate(rows)
+                rows = []  # a new list: the batch made from the old one may still be in use
+        if rows and small_last_batch:
+            yield collate(rows)
+
+
+def shuffled(dataset, buffer_size, rng):
+    """TF.js's ShuffleIterator: a buffer of `buffer_size` elements, emitting a random one.
+
+    The buffer is filled first; each output is a uniformly chosen buffered element, whose
+    place the last buffered element takes; the next upstream element then refills it. When
+    upstream ends, the buffer drains the same way. `rng` is a `random.Random`.
+
+    >>> import random
+    >>> import lamina as lm
+    >>> sorted(shuffled(lm.data.array([1, 2, 3, 4]), 2, random.Random(0)))
+    [1, 2, 3, 4]
+    """
+    buffer = []
+    with opened(dataset) as upstream:
+        for element in upstream:
+            buffer.append(element)
+            if len(buffer) == buffer_size:
+                yield _excise_random(buffer, rng)
+    while buffer:
+        yield _excise_random(buffer, rng)
+
+
+def _excise_random(buffer, rng):
+    index = int(rng.random() * len(buffer))
+    chosen = buffer[index]
+    last = buffer.pop()
+    if index < len(buffer):
+        buffer[index] = last
+    return chosen
+
+
+def repeated(dataset, count):
+    """`count` passes over `dataset` one after another (`count` None: forever).
+
+    A pass that yields nothing ends an endless repeat rather than spinning forever.
+
+    >>> import lamina as lm
+    >>> list(repeated(lm.data.array([1, 2]), 2))
+    [1, 2, 1, 2]
+    """
+    passes = 0
+    while count is None or passes < count:
+        passes += 1
+        produced = False
+        with opened(dataset) as upstream:
+            for element in upstream:
+                produced = True
+                yield element
+        if not produced:
+            return
+
+
+def concatenated(datasets):
+    """Every element of each dataset in turn.
+
+    >>> import lamina as lm
+    >>> list(concatenated([lm.data.array([1]), lm.data.array([2, 3])]))
+    [1, 2, 3]
+    """
+    for dataset in datasets:
+        with opened(dataset) as upstream:
+            yield from upstream
+
+
+_ELEMENT, _END, _ERROR = "element", "end", "error"
+_PUT_POLL_SECONDS = 0.05  # how soon a producer blocked on a full queue notices it should stop
+
+
+def prefetched(dataset, buffer_size):
+    """`dataset`'s elements, made ahead on a background thread, at most `buffer_size` waiting.
+
+    The producer thread starts with the first `next()`. An exception it meets is raised here,
+    in the consumer, after the elements before it. Closing this generator (or dropping it, or
+    leaving a `for` loop early) stops the producer and waits for its thread to end.
+
+    >>> import lamina as lm
+    >>> list(prefetched(lm.data.array([1, 2, 3]), 2))
+    [1, 2, 3]
+    """
+    items = queue.Queue(maxsize=buffer_size)
+    stop = threading.Event()
+    producer = threading.Thread(target=_produce, args=(dataset, items, stop), name="lamina-data-prefetch",
+                                daemon=True)
+    producer.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == _END:
+                return
+            if kind == _ERROR:
+                raise value
+            yield value
+    finally:
+        stop.set()
+        _drain(items)  # frees a producer blocked on a full queue and drops unread elements
+        producer.join()
+        _drain(items)
+
+
+def _produce(dataset, items, stop):
+    try:
+        # iter() runs here, on the producer thread, so opening files and starting upstream
+        # generators overlaps with the consumer too.
+        with opened(dataset) as upstream:
+            for element in upstream:
+                if not _put(items, (_ELEMENT, element), stop):
+                    return
+    except BaseException as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
+        _put(items, (_ERROR, error), stop)
+        return
+    _put(items, (_END, None), stop)
+
+
+def _put(items, item, stop):
+    while not stop.is_set():
+        try:
+            items.put(item, timeout=_PUT_POLL_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _drain(items):
+    while True:
+        try:
+            items.get_nowait()
+        except queue.Empty:
+            return

@@ -1,0 +1,284 @@
+"""Where datasets come from: arrays in memory, generator functions, TF.js-style functions, zips."""
+
+import builtins
+import contextlib
+import inspect
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+
+from lamina.data import iterators
+from lamina.data.dataset import Dataset
+from lamina.dtypes import to_array
+from lamina.tensor import Tensor, Variable
+
+__all__ = ["array", "generator", "func", "zip"]
+
+
+def array(items, *more_items):
+    """A dataset of the items of a list, or of the rows of arrays.
+
+    * a list (or tuple) of items: one element per item, as given (numbers, lists, dicts,
+      Tensors, ...); each pass hands out fresh copies of lists, dicts and numpy arrays, so a
+      `map` that changes an element in place cannot change the next pass.
+    * a numpy array or Tensor: one element per row (along axis 0), each a Tensor.
+    * a dict of arrays (all with the same number of rows): elements `{key: row}`.
+    * several arrays, `array(x, y)`: elements `(x_row, y_row)` tuples.
+
+    Arrays are read row by row as passes go (not copied up front); they are converted as
+    `lm.tensor` converts (float64 -> float32, int64 -> int32).
+
+    >>> import lamina as lm
+    >>> lm.data.array([1, 2, 3]).to_array()
+    [1, 2, 3]
+    >>> import numpy as np
+    >>> ds = lm.data.array({"xs": np.zeros((4, 3)), "ys": np.arange(4)})
+    >>> ds.size, {key: t.shape for key, t in next(iter(ds)).items()}
+    (4, {'xs': [3], 'ys': []})
+    >>> x, y = next(iter(lm.data.array(np.ones((5, 2)), np.zeros((5, 1))).batch(5)))
+    >>> x.shape, y.shape
+    ([5, 2], [5, 1])
+    """
+    if more_items:
+        columns = tuple(_column(c, f"items[{i}]") for i, c in enumerate((items,) + more_items))
+        return _ArrayDataset(columns, _common_length(dict(enumerate(columns)), "array(x, y, ...)"))
+    if isinstance(items, dict):
+        if not items:
+            raise ValueError("array: items must not be an empty dict; give it a key per array")
+        columns = {key: _column(value, f"items[{key!r}]") for key, value in items.items()}
+        return _ArrayDataset(columns, _common_length(columns, "array(dict)"))
+    if isinstance(items, (Tensor, np.ndarray)):
+        column = _column(items, "items")
+        return _ArrayDataset(column, len(column))
+    if isinstance(items, (list, tuple)):
+        items = list(items)  # later appends to the caller's list do not change this dataset
+        return Dataset(lambda: (_fresh(item) for item in items), len(items))
+    raise TypeError(f"array: items must be a list, a numpy array, a Tensor or a dict of arrays, "
+                    f"got {type(items).__name__}")
+
+
+def generator(fn):
+    """A dataset of what `fn()` yields; `fn` is called afresh for every pass.
+
+    `fn` is a generator function (or any function returning an iterator), not a generator
+    object: a generator object can be read only once.
+
+    >>> import lamina as lm
+    >>> def numbers():
+    ...     for i in range(3):
+    ...         yield i
+    >>> ds = lm.data.generator(numbers)
+    >>> ds.to_array(), ds.to_array(), ds.size
+    ([0, 1, 2], [0, 1, 2], None)
+    """
+    if inspect.isgenerator(fn) or (isinstance(fn, Iterator) and not callable(fn)):
+        raise TypeError("generator: fn must be a function that returns an iterator (e.g. `def data(): yield ...`, "
+                        f"passed as lm.data.generator(data)), got a {type(fn).__name__} object; pass the "
+                        "function itself, not its result, so that every pass can start afresh")
+    if not callable(fn):
+        raise TypeError(f"generator: fn must be a function that returns an iterator, got {type(fn).__name__}")
+
+    def start_pass():
+        stream = fn()
+        try:
+            return iter(stream)
+        except TypeError:
+            raise TypeError(f"generator: fn() must return an iterator (make fn a generator function), "
+                            f"got {type(stream).__name__}") from None
+
+    return Dataset(start_pass, None)
+
+
+def func(f):
+    """A dataset whose elements come from calling `f()` repeatedly (TF.js's tf.data.func).
+
+    `f()` returns TF.js's iterator result: `{"value": element, "done": False}`, then
+    `{"done": True}` at the end. As in TF.js, every pass reads one shared stream: a second
+    pass continues where the first stopped (after the end, it is empty).
+
+    >>> import lamina as lm
+    >>> counter = iter(range(3))
+    >>> def next_number():
+    ...     value = next(counter, None)
+    ...     return {"value": value, "done": value is None}
+    >>> ds = lm.data.func(next_number)
+    >>> ds.to_array(), ds.to_array()
+    ([0, 1, 2], [])
+    """
+    if not callable(f):
+        raise TypeError(f"func: f must be a function returning {{'value': ..., 'done': ...}}, got {type(f).__name__}")
+    stream = _SharedFunctionStream(f)
+    return Dataset(lambda: stream, None)
+
+
+def zip(datasets):
+    """Zips a dict, tuple or list (possibly nested) of datasets into one dataset.
+
+    Elements have the structure of `datasets`, with each dataset's element in its place; a
+    list gives tuple elements, so that `batch()` batches position by position. The zip stops
+    at the end of the shortest dataset.
+
+    >>> import lamina as lm
+    >>> xs, ys = lm.data.array([1, 2, 3]), lm.data.array([4, 5])
+    >>> lm.data.zip({"xs": xs, "ys": ys}).to_array()
+    [{'xs': 1, 'ys': 4}, {'xs': 2, 'ys': 5}]
+    >>> lm.data.zip([xs, ys]).size
+    2
+    """
+    if not isinstance(datasets, (dict, list, tuple)):
+        raise TypeError("The argument to zip() must be an object or array. "
+                        f"(a dict, list or tuple of datasets; got {type(datasets).__name__})")
+    leaves = []
+    template = _flatten(datasets, leaves, "")
+    if not leaves:
+        raise ValueError("zip: datasets holds no dataset; give it at least one")
+    return _ZipDataset(leaves, template)
+
+
+# --- array ------------------------------------------------------------------------------
+
+
+class _ArrayDataset(Dataset):
+    """Rows of numpy arrays (a single array, a dict of them or a tuple of them)."""
+
+    def __init__(self, columns, length):
+        super().__init__(self._rows, length)
+        self._columns = columns
+
+    _can_slice_batches = True
+
+    def _rows(self):
+        for index in range(self.size):
+            yield _map_columns(lambda column: Tensor._wrap(to_array(column[index, ...])), self._columns)
+
+    def _sliced_batches(self, batch_size, small_last_batch):
+        """The batches `batch()` would stack from the rows, sliced from the arrays directly."""
+        stop = self.size if small_last_batch else self.size - self.size % batch_size
+        for start in range(0, stop, batch_size):
+            end = min(start + batch_size, stop)
+            yield _map_columns(lambda column: Tensor._wrap(to_array(column[start:end])), self._columns)
+
+
+def _column(value, name):
+    if isinstance(value, Variable):
+        array = value._data.copy()  # a Variable's buffer changes as it trains
+    elif isinstance(value, Tensor):
+        array = value._data  # immutable
+    elif isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"array: {name} must hold numbers or booleans, got an array of {value.dtype}")
+        array = value
+    elif isinstance(value, (list, tuple)):
+        array = to_array(value, argument=f"array: {name}")
+    else:
+        raise TypeError(f"array: {name} must be a numpy array, a Tensor or a list, got {type(value).__name__}")
+    if array.ndim == 0:
+        raise ValueError(f"array: {name} must have at least one dimension (its rows are the elements), "
+                         f"got a scalar")
+    return array
+
+
+def _common_length(columns, what):
+    lengths = {key: len(column) for key, column in columns.items()}
+    if len(set(lengths.values())) > 1:
+        described = ", ".join(f"{key!r} has {n}" for key, n in lengths.items())
+        raise ValueError(f"{what}: every array must have the same number of rows; {described}")
+    return next(iter(lengths.values()))
+
+
+def _map_columns(fn, columns):
+    if isinstance(columns, dict):
+        return {key: fn(column) for key, column in columns.items()}
+    if isinstance(columns, tuple):
+        return tuple(fn(column) for column in columns)
+    return fn(columns)
+
+
+def _fresh(item):
+    """A copy of the containers (and numpy arrays) in an item; numbers, str and Tensors are immutable."""
+    if isinstance(item, dict):
+        return {key: _fresh(value) for key, value in item.items()}
+    if isinstance(item, list):
+        return [_fresh(value) for value in item]
+    if isinstance(item, tuple):
+        return tuple(_fresh(value) for value in item)
+    if isinstance(item, np.ndarray):
+        return item.copy()
+    return item
+
+
+# --- func ---------------------------------------------------------------------------------
+
+
+class _SharedFunctionStream:
+    """One stream over `f()` results, shared by every pass (TF.js creates it once)."""
+
+    def __init__(self, f):
+        self._f = f
+        self._finished = False
+        self._lock = threading.Lock()  # passes on prefetch threads read it one call at a time
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with self._lock:
+            if self._finished:
+                raise StopIteration
+            result = self._f()
+            if not isinstance(result, dict) or not ("value" in result or "done" in result):
+                raise TypeError("func: f() must return {'value': element, 'done': False}, or {'done': True} at "
+                                f"the end (TF.js's iterator result), got {result!r:.80}")
+            if result.get("done"):
+                self._finished = True
+                raise StopIteration
+            return result.get("value")
+
+
+# --- zip ----------------------------------------------------------------------------------
+
+_LEAF = object()
+
+
+class _ZipDataset(Dataset):
+    def __init__(self, leaves, template):
+        sizes = [leaf.size for leaf in leaves]
+        super().__init__(self._zipped, None if None in sizes else min(sizes))
+        self._leaves = leaves
+        self._template = template
+        # Batches can be sliced straight from the arrays when every part can and all have
+        # one length (with different lengths the longer ones' last batch would not match).
+        self._can_slice_batches = (all(getattr(leaf, "_can_slice_batches", False) for leaf in leaves)
+                                   and len(set(sizes)) == 1)
+
+    def _zipped(self):
+        with contextlib.ExitStack() as stack:
+            streams = [stack.enter_context(iterators.opened(leaf)) for leaf in self._leaves]
+            for values in builtins.zip(*streams):
+                yield _fill(self._template, iter(values))
+
+    def _sliced_batches(self, batch_size, small_last_batch):
+        parts = [leaf._sliced_batches(batch_size, small_last_batch) for leaf in self._leaves]
+        for values in builtins.zip(*parts):
+            yield _fill(self._template, iter(values))
+
+
+def _flatten(structure, leaves, where):
+    if isinstance(structure, Dataset):
+        leaves.append(structure)
+        return _LEAF
+    if isinstance(structure, dict):
+        return {key: _flatten(value, leaves, f"{where}[{key!r}]") for key, value in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return tuple(_flatten(value, leaves, f"{where}[{i}]") for i, value in enumerate(structure))
+    raise TypeError("Leaves of the structure passed to zip() must be Datasets, not primitives. "
+                    f"(got {type(structure).__name__} at datasets{where})")
+
+
+def _fill(template, values):
+    if template is _LEAF:
+        return next(values)
+    if isinstance(template, dict):
+        return {key: _fill(part, values) for key, part in template.items()}
+    return tuple(_fill(part, values) for part in template)
