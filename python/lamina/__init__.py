@@ -15,6 +15,8 @@ from lamina._version import __version__
 from lamina.creation import *  # noqa: F401,F403
 from lamina.ops import *  # noqa: F401,F403
 from lamina.random import *  # noqa: F401,F403
+from lamina import io  # noqa: E402 - after models, which it serializes
+from lamina.io import load_layers_model, save
 from lamina.runtime import get_num_threads, set_num_threads
 from lamina.tensor import Tensor, Variable, as_tensor, scalar, tensor, variable
 
@@ -22,6 +24,7 @@ from lamina import creation as _creation, ops as _ops, random as _random
 
 __all__ = (["__version__", "get_num_threads", "set_num_threads", "Tensor", "Variable", "as_tensor",
             "scalar", "tensor", "variable", "losses", "train", "fused", "layers", "callbacks",
-            "metrics", "initializers", "regularizers", "constraints", "activations", "models", "data"]
+            "metrics", "initializers", "regularizers", "constraints", "activations", "models", "data",
+            "io", "save", "load_layers_model"]
            + list(models.__all__)
            + list(_ops.__all__) + list(_creation.__all__) + list(_random.__all__))
