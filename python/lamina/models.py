@@ -517,9 +517,9 @@ def model_from_json(json_text):
     >>> lm.models.model_from_json(model.to_json()).layers[0].units
     2
     """
-    from lamina.io import load
+    from lamina.io import loading
 
-    return load.model_from_json(json_text)
+    return loading.model_from_json(json_text)
 
 
 # ---------------------------------------------------------------- compile's helpers

@@ -19,7 +19,7 @@ True
 """
 
 from lamina.io import model_json, weights  # noqa: F401
-from lamina.io.load import load_layers_model, model_from_json
-from lamina.io.save import check_user_defined_metadata, save
+from lamina.io.loading import load_layers_model, model_from_json
+from lamina.io.saving import check_user_defined_metadata, save
 
 __all__ = ["save", "load_layers_model", "model_from_json", "check_user_defined_metadata", "model_json", "weights"]

@@ -85,7 +85,7 @@ def training_config(model):
     """The `trainingConfig` TF.js saves with includeOptimizer (tfjs_semantics.md §3.4).
 
     >>> import lamina as lm
-    >>> from lamina.io.save import training_config
+    >>> from lamina.io.saving import training_config
     >>> model = lm.sequential(layers=[lm.layers.dense(units=2, input_shape=[3])])
     >>> model.compile(optimizer="adam", loss="categoricalCrossentropy", metrics=["accuracy"])
     >>> training_config(model)

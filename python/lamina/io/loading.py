@@ -24,7 +24,7 @@ import numpy as np
 from lamina import optimizers
 from lamina._serialization import to_camel_case
 from lamina.io import model_json, weights
-from lamina.io.save import FORMAT, MODEL_JSON, check_user_defined_metadata
+from lamina.io.saving import FORMAT, MODEL_JSON, check_user_defined_metadata
 from lamina.tensor import Tensor
 
 __all__ = ["load_layers_model", "model_from_json"]
