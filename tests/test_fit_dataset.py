@@ -502,3 +502,70 @@ def test_one_training_at_a_time():
     model.fit_dataset(Batches(three_batches()), epochs=1, verbose=0, callbacks={"on_epoch_begin": nested})
     assert errors == ["Cannot start training because another fit() call is ongoing."]
     model.fit_dataset(Batches(three_batches()), epochs=1, verbose=0)  # free again afterwards
+
+
+# ---------------------------------------------------------------- with lm.data
+
+def test_an_lm_data_pipeline_trains_as_fit_does():
+    x, y = regression_data(40)
+    by_fit, by_dataset = trainable_model(), trainable_model()
+    by_fit.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0)
+    dataset = lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(y)}).batch(16).prefetch(2)
+    history = by_dataset.fit_dataset(dataset, epochs=4, verbose=0, validation_data=dataset)
+    np.testing.assert_allclose(by_dataset.get_weights()[0], by_fit.get_weights()[0], rtol=1e-6)
+    assert history.params["steps"] == 3
+    assert history.history["val_loss"][-1] == pytest.approx(by_dataset.evaluate(x, y).item(), rel=1e-6)
+    assert by_dataset.evaluate_dataset(dataset).item() == pytest.approx(by_dataset.evaluate(x, y).item(), rel=1e-6)
+
+
+def test_batches_per_epoch_over_a_repeated_dataset_continues_the_stream():
+    model = frozen_model(recorder=True)
+    x = np.repeat(np.arange(5, dtype=np.float32)[:, None], 2, 1)
+    dataset = lm.data.zip((lm.data.array(x), lm.data.array(np.zeros([5, 1], np.float32)))).batch(2).repeat()
+    history = model.fit_dataset(dataset, epochs=3, batches_per_epoch=2, verbose=0)
+    assert history.params["steps"] == 2
+    assert model.layers[0].training_batches == [[0, 1], [2, 3], [4], [0, 1], [2, 3], [4]]
+
+
+def test_the_guide_data_api_example_runs():
+    from test_examples import run_example
+
+    out = run_example("data_api.py")
+    accuracy = re.search(r"^Accuracy \[(.*)\]$", out, re.M)
+    assert accuracy and len(accuracy.group(1).split(",")) == 5, out
+    assert len(re.findall(r"^Epoch \d / 5 - \d+ms \d+us/step - acc=\S+ loss=\S+$", out, re.M)) == 5, out
+    core = re.findall(r"^Epoch (\d) loss ([0-9.]+) over (\d+) batches$", out, re.M)
+    assert [(epoch, batches) for epoch, _, batches in core] == [(str(i), "4") for i in range(5)], out
+    assert all(math.isfinite(float(loss)) for _, loss, _ in core), out
+
+
+def test_training_from_a_generator_streams_within_its_buffers():
+    """40,000 samples of 784 floats (125 MB if held) through shuffle(1000).batch(64).prefetch(2):
+    the peak of Python's allocations (numpy's buffers included) stays near the shuffle buffer's
+    3 MB -- about 9.5 MB with the generator's block, the batches in flight and the elements'
+    own overhead -- whatever the length of the stream."""
+    samples, features, buffer, batch = 40000, 784, 1000, 64
+
+    def generate():
+        rng = np.random.default_rng(0)
+        for start in range(0, samples, 500):
+            block = rng.standard_normal((500, features), dtype=np.float32)
+            for row in block:
+                yield {"xs": row.copy(), "ys": row[:1].copy()}
+
+    model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[features])])
+    model.compile(optimizer=lm.train.sgd(0.001), loss="meanSquaredError")
+    dataset = lm.data.generator(generate).shuffle(buffer, seed=0).batch(batch).prefetch(2)
+    trained = []
+    tracemalloc.start()
+    try:
+        model.fit_dataset(dataset, epochs=1, verbose=0,
+                          callbacks={"on_batch_end": lambda index, logs: trained.append(logs["size"])})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sum(trained) == samples
+    data_bytes = samples * features * 4
+    buffer_bytes = buffer * features * 4
+    assert buffer_bytes < peak < buffer_bytes + 10 * 2**20, (peak, buffer_bytes)
+    assert peak < data_bytes / 10
