@@ -310,6 +310,25 @@ class _VarianceScalingPreset(VarianceScaling):
     def get_class_name(self):
         return VarianceScaling.class_name
 
+    @classmethod
+    def from_config(cls, config):
+        """From get_config()'s dict, which also holds the preset's scale, mode and
+        distribution: those must be the preset's own; only the seed is taken.
+
+        >>> import lamina as lm
+        >>> init = lm.initializers.glorot_uniform(seed=3)
+        >>> type(init).from_config(init.get_config()) == init
+        True
+        """
+        config = {to_snake_case(key): value for key, value in config.items()}
+        for key, own in zip(("scale", "mode", "distribution"), cls.preset):
+            if key in config:
+                given = config.pop(key)
+                if (to_camel_case(given) if isinstance(given, str) else given) != own:
+                    raise ValueError(f"{cls.__name__} has {key} {own!r}, got {given!r} (use VarianceScaling "
+                                     "for other values)")
+        return super().from_config(config)
+
 
 class GlorotUniform(_VarianceScalingPreset):
     """U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)).
