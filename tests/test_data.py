@@ -524,6 +524,29 @@ def test_sliced_batches_equal_the_row_by_row_batches():
                 np.testing.assert_array_equal(t[position].numpy(), s[key].numpy())
 
 
+def test_shuffled_arrays_give_the_row_by_row_orders_and_batches():
+    # Arrays shuffle row numbers and gather batches; a generator of the same rows takes the
+    # element-by-element path. With one seed both make the same draws, so the same output.
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(23, 3)), rng.integers(0, 5, size=23)
+
+    def rows():
+        return ((x[i], y[i, ...]) for i in range(23))
+
+    for make in (lambda: lm.data.array(x, y), lambda: lm.data.zip([lm.data.array(x), lm.data.array(y)])):
+        fast, slow = make().shuffle(6, seed=9), lm.data.generator(rows).shuffle(6, seed=9)
+        for a, b in zip(list(fast) + list(fast), list(slow) + list(slow)):  # two passes each
+            np.testing.assert_array_equal(a[0].numpy(), b[0].astype(np.float32))
+            assert a[1].dtype == "int32" and a[1].item() == b[1]
+        fast, slow = make().shuffle(6, seed=3).batch(5), lm.data.generator(rows).shuffle(6, seed=3).batch(5)
+        fast_batches, slow_batches = list(fast), list(slow)
+        assert len(fast_batches) == len(slow_batches) == 5
+        for a, b in zip(fast_batches, slow_batches):
+            for part in (0, 1):
+                assert a[part].dtype == b[part].dtype and a[part].shape == b[part].shape
+                np.testing.assert_array_equal(a[part].numpy(), b[part].numpy())
+
+
 def test_zip_of_arrays_of_different_lengths_batches_to_the_shortest():
     ds = lm.data.zip([lm.data.array(np.arange(5)), lm.data.array(np.arange(3))]).batch(2)
     assert values(ds) == [([0, 1], [0, 1]), ([2], [2])]

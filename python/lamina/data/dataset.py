@@ -52,9 +52,13 @@ class Dataset:
     [[10.0, 20.0], [30.0, 40.0], [50.0]]
     """
 
-    # Subclasses that hold their data in arrays (lm.data.array) set this and define
-    # `_sliced_batches(batch_size, small_last_batch)`, giving batch() the same batches faster.
-    _can_slice_batches = False
+    # Datasets whose elements are rows of arrays (lm.data.array, zips of them, shuffles of
+    # those) also carry `_rows = (row_numbers, row, gather)`: a function starting a stream of
+    # row numbers, the element at a row number, and the batch of a list of row numbers.
+    # batch() then gathers each batch with one numpy call per array, and shuffle() shuffles
+    # row numbers (the same algorithm and draws, so the same order), rather than handling
+    # every row in Python. The elements and batches are the same either way.
+    _rows = None
 
     def __init__(self, iterator_fn, size=None):
         if not callable(iterator_fn):
@@ -62,6 +66,20 @@ class Dataset:
                             f"{type(iterator_fn).__name__}")
         self._iterator_fn = iterator_fn
         self._size = _check_size(size)
+
+    @classmethod
+    def _from_rows(cls, row_numbers, row, gather, size):
+        """A dataset of rows read by number (see `_rows`): `row(i)` for each i of `row_numbers()`.
+
+        >>> import numpy as np
+        >>> data = np.array([10, 20, 30])
+        >>> ds = Dataset._from_rows(lambda: iter([2, 0]), lambda i: int(data[i]), lambda rows: data[rows], 2)
+        >>> ds.to_array(), [b.tolist() for b in ds.batch(2)]
+        ([30, 10], [[30, 10]])
+        """
+        dataset = cls(lambda: iterators.mapped(row_numbers(), row), size)
+        dataset._rows = (row_numbers, row, gather)
+        return dataset
 
     @property
     def size(self):
@@ -102,8 +120,9 @@ class Dataset:
             size = self._size // batch_size
         # Datasets that can slice whole batches straight from their arrays (lm.data.array
         # and zips of them) do so; it gives the same batches without a Python step per row.
-        if self._can_slice_batches:
-            return Dataset(lambda: self._sliced_batches(batch_size, small_last_batch), size)
+        if self._rows is not None:
+            row_numbers, _, gather = self._rows
+            return Dataset(lambda: iterators.gathered(row_numbers(), gather, batch_size, small_last_batch), size)
         return Dataset(lambda: iterators.batched(self, batch_size, small_last_batch), size)
 
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True):
@@ -127,6 +146,11 @@ class Dataset:
             raise ValueError("shuffle: buffer_size must be at least 1 (1 keeps the order), got 0")
         _check_bool(reshuffle_each_iteration, "reshuffle_each_iteration")
         seeds = _PassSeeds(_random_generator(seed), reshuffle_each_iteration)
+        if self._rows is not None:
+            row_numbers, row, gather = self._rows
+            return Dataset._from_rows(
+                lambda: iterators.shuffled(row_numbers(), buffer_size, _py_random.Random(seeds.next())),
+                row, gather, self._size)
         return Dataset(lambda: iterators.shuffled(self, buffer_size, _py_random.Random(seeds.next())),
                        self._size)
 

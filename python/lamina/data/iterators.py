@@ -12,13 +12,13 @@ import threading
 
 from lamina.data.collate import collate
 
-__all__ = ["opened", "close", "mapped", "filtered", "taken", "skipped", "batched", "shuffled", "prefetched",
-           "repeated", "concatenated"]
+__all__ = ["opened", "close", "mapped", "filtered", "taken", "skipped", "batched", "gathered", "shuffled",
+           "prefetched", "repeated", "concatenated"]
 
 
 @contextlib.contextmanager
 def opened(dataset):
-    """A fresh iterator over `dataset`, closed on leaving the block.
+    """A fresh iterator over `dataset` (or any iterable), closed on leaving the block.
 
     >>> import lamina as lm
     >>> with opened(lm.data.array([1, 2])) as stream:
@@ -40,7 +40,7 @@ def close(iterator):
 
 
 def mapped(dataset, transform):
-    """`transform(element)` for each element.
+    """`transform(element)` for each element of a dataset (or any iterable).
 
     >>> import lamina as lm
     >>> list(mapped(lm.data.array([1, 2]), str))
@@ -111,8 +111,26 @@ def batched(dataset, batch_size, small_last_batch):
             yield collate(rows)
 
 
+def gathered(row_numbers, gather, batch_size, small_last_batch):
+    """`gather(numbers)` for consecutive groups of `batch_size` row numbers.
+
+    >>> [list(b) for b in gathered(iter(range(5)), lambda numbers: numbers, 2, False)]
+    [[0, 1], [2, 3]]
+    """
+    with opened(row_numbers) as upstream:
+        numbers = []
+        for number in upstream:
+            numbers.append(number)
+            if len(numbers) == batch_size:
+                yield gather(numbers)
+                numbers = []
+        if numbers and small_last_batch:
+            yield gather(numbers)
+
+
 def shuffled(dataset, buffer_size, rng):
-    """TF.js's ShuffleIterator: a buffer of `buffer_size` elements, emitting a random one.
+    """TF.js's ShuffleIterator over a dataset (or any iterable): a buffer of `buffer_size`
+    elements, emitting a random one.
 
     The buffer is filled first; each output is a uniformly chosen buffered element, whose
     place the last buffered element takes; the next upstream element then refills it. When

@@ -42,15 +42,15 @@ def array(items, *more_items):
     """
     if more_items:
         columns = tuple(_column(c, f"items[{i}]") for i, c in enumerate((items,) + more_items))
-        return _ArrayDataset(columns, _common_length(dict(enumerate(columns)), "array(x, y, ...)"))
+        return _array_rows(columns, _common_length(dict(enumerate(columns)), "array(x, y, ...)"))
     if isinstance(items, dict):
         if not items:
             raise ValueError("array: items must not be an empty dict; give it a key per array")
         columns = {key: _column(value, f"items[{key!r}]") for key, value in items.items()}
-        return _ArrayDataset(columns, _common_length(columns, "array(dict)"))
+        return _array_rows(columns, _common_length(columns, "array(dict)"))
     if isinstance(items, (Tensor, np.ndarray)):
         column = _column(items, "items")
-        return _ArrayDataset(column, len(column))
+        return _array_rows(column, len(column))
     if isinstance(items, (list, tuple)):
         items = list(items)  # later appends to the caller's list do not change this dataset
         return Dataset(lambda: (_fresh(item) for item in items), len(items))
@@ -133,31 +133,49 @@ def zip(datasets):
     template = _flatten(datasets, leaves, "")
     if not leaves:
         raise ValueError("zip: datasets holds no dataset; give it at least one")
-    return _ZipDataset(leaves, template)
+    return _zip_datasets(leaves, template)
 
 
 # --- array ------------------------------------------------------------------------------
 
 
-class _ArrayDataset(Dataset):
-    """Rows of numpy arrays (a single array, a dict of them or a tuple of them)."""
+def _array_rows(columns, length):
+    """Rows of numpy arrays (one array, a dict of them or a tuple of them), read by row number."""
+    # each column's lamina dtype, decided once (as lm.tensor would: float64 -> float32, ...)
+    dtypes = _map_columns(lambda column: to_array(column[:0]).dtype, columns)
+    if isinstance(columns, dict):
+        def row(index):
+            return {key: _row(column, dtypes[key], index) for key, column in columns.items()}
+    elif isinstance(columns, tuple):
+        def row(index):
+            return tuple(_row(column, dtype, index) for column, dtype in builtins.zip(columns, dtypes))
+    else:
+        def row(index):
+            return _row(columns, dtypes, index)
 
-    def __init__(self, columns, length):
-        super().__init__(self._rows, length)
-        self._columns = columns
+    def gather(indices):
+        # what batch() would stack from the rows: the same values, dtypes and shapes
+        indices = _as_index(indices)
+        return _map_columns(lambda column: Tensor._wrap(to_array(column[indices])), columns)
 
-    _can_slice_batches = True
+    dataset = Dataset._from_rows(lambda: iter(range(length)), row, gather, length)
+    dataset._array_columns = columns  # marks a plain array source for zip()
+    return dataset
 
-    def _rows(self):
-        for index in range(self.size):
-            yield _map_columns(lambda column: Tensor._wrap(to_array(column[index, ...])), self._columns)
 
-    def _sliced_batches(self, batch_size, small_last_batch):
-        """The batches `batch()` would stack from the rows, sliced from the arrays directly."""
-        stop = self.size if small_last_batch else self.size - self.size % batch_size
-        for start in range(0, stop, batch_size):
-            end = min(start + batch_size, stop)
-            yield _map_columns(lambda column: Tensor._wrap(to_array(column[start:end])), self._columns)
+def _as_index(numbers):
+    # consecutive row numbers (batches of an unshuffled array) become a slice: a plain copy
+    if numbers[-1] - numbers[0] == len(numbers) - 1 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return slice(numbers[0], numbers[-1] + 1)
+    return np.asarray(numbers, dtype=np.intp)
+
+
+def _row(column, dtype, index):
+    # A fresh copy (the caller may change their array later; a Tensor never changes), made
+    # read-only and wrapped directly: this runs once per element, so it avoids to_array's checks.
+    row = np.array(column[index], dtype=dtype, order="C")
+    row.flags.writeable = False
+    return Tensor(row)
 
 
 def _column(value, name):
@@ -241,27 +259,27 @@ class _SharedFunctionStream:
 _LEAF = object()
 
 
-class _ZipDataset(Dataset):
-    def __init__(self, leaves, template):
-        sizes = [leaf.size for leaf in leaves]
-        super().__init__(self._zipped, None if None in sizes else min(sizes))
-        self._leaves = leaves
-        self._template = template
-        # Batches can be sliced straight from the arrays when every part can and all have
-        # one length (with different lengths the longer ones' last batch would not match).
-        self._can_slice_batches = (all(getattr(leaf, "_can_slice_batches", False) for leaf in leaves)
-                                   and len(set(sizes)) == 1)
+def _zip_datasets(leaves, template):
+    sizes = [leaf.size for leaf in leaves]
+    size = None if None in sizes else min(sizes)
+    plain_arrays = all(getattr(leaf, "_array_columns", None) is not None for leaf in leaves)
+    if plain_arrays and len(set(sizes)) == 1:
+        # Arrays of one length zip into rows of arrays: batch() and shuffle() then work on
+        # row numbers. (With different lengths the longer ones' last batch would differ.)
+        rows = [leaf._rows for leaf in leaves]
+        return Dataset._from_rows(
+            lambda: iter(range(size)),
+            lambda index: _fill(template, (row(index) for _, row, _ in rows)),
+            lambda indices: _fill(template, (gather(indices) for _, _, gather in rows)),
+            size)
 
-    def _zipped(self):
+    def zipped():
         with contextlib.ExitStack() as stack:
-            streams = [stack.enter_context(iterators.opened(leaf)) for leaf in self._leaves]
+            streams = [stack.enter_context(iterators.opened(leaf)) for leaf in leaves]
             for values in builtins.zip(*streams):
-                yield _fill(self._template, iter(values))
+                yield _fill(template, iter(values))
 
-    def _sliced_batches(self, batch_size, small_last_batch):
-        parts = [leaf._sliced_batches(batch_size, small_last_batch) for leaf in self._leaves]
-        for values in builtins.zip(*parts):
-            yield _fill(self._template, iter(values))
+    return Dataset(zipped, size)
 
 
 def _flatten(structure, leaves, where):
