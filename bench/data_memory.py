@@ -9,6 +9,10 @@ be held. Prints the resident set size after start-up, the process's peak RSS
 
     python bench/data_memory.py                     # 2,000,000 samples (the issue's target: peak < 600 MB)
     python bench/data_memory.py --samples 200000    # a tenth: quicker
+
+Measured on the 2-core development machine: the full run takes about 40 s (53,000
+samples/s) with a peak RSS of 94 MB (41 MB before training) against 6,058 MB of data;
+--samples 200000 takes 4 s, peak 93 MB.
 """
 
 import argparse

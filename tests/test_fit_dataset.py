@@ -130,7 +130,7 @@ def test_params_are_tfjs_fit_dataset_params():
 
 
 @pytest.mark.parametrize("size, batches_per_epoch, steps", [
-    (None, None, None), (math.inf, None, None), (3, None, 3), (3, 2, 2), (None, 1, 1)])
+    (None, None, None), (3, None, 3), (3, 2, 2), (None, 1, 1), (math.inf, 2, 2)])
 def test_steps_is_batches_per_epoch_else_a_finite_size(size, batches_per_epoch, steps):
     model = frozen_model()
     history = model.fit_dataset(Batches(three_batches() * 2, size=size), epochs=1, verbose=0,
@@ -423,7 +423,15 @@ def test_errors_name_what_is_wrong():
         model.evaluate_dataset(data, batches=0)
     with pytest.raises(TypeError, match="class_weight must be a dict"):
         model.fit_dataset(data, epochs=1, class_weight="balanced")
-    assert data.passes == 0  # every check ran before any data was read
+    endless = Batches(three_batches(), size=math.inf)
+    with pytest.raises(ValueError, match="^fit_dataset\\(\\): dataset is endless \\(size inf, e.g. made by "
+                                         "repeat\\(\\)\\), so a pass over it would never end; give batches_per_epoch$"):
+        model.fit_dataset(endless, epochs=1)
+    with pytest.raises(ValueError, match="validation_data is endless .* give validation_batches$"):
+        model.fit_dataset(data, epochs=1, validation_data=endless)
+    with pytest.raises(ValueError, match="^evaluate_dataset\\(\\): dataset is endless .* give batches$"):
+        model.evaluate_dataset(endless)
+    assert data.passes == 0 and endless.passes == 0  # every check ran before any data was read
 
 
 @pytest.mark.parametrize("not_a_dataset, hint", [

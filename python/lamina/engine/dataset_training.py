@@ -14,7 +14,15 @@ engine/data_checks.py).
 
 Unlike TF.js, a dataset that runs out of data (fewer than batches_per_epoch batches left,
 or an epoch without a single batch) ends training with a warning instead of running
-empty epochs.
+empty epochs, and an endless dataset without a batch limit is refused instead of hanging.
+
+>>> import lamina as lm
+>>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[2])])
+>>> model.compile(optimizer=lm.train.sgd(0.1), loss="meanSquaredError")
+>>> ds = lm.data.array([([[1.0, 2.0]], [[3.0]])] * 6)  # six batches of one (x, y) pair each
+>>> history = model.fit_dataset(ds, epochs=2, batches_per_epoch=3, verbose=0)
+>>> history.epoch, history.params["steps"]
+([0, 1], 3)
 """
 
 import itertools
@@ -65,6 +73,13 @@ def _check_dataset(dataset, argument, caller):
     raise TypeError(f"{caller}: {argument} must be a Dataset (lm.data), e.g. "
                     f"lm.data.array(...).batch(32), got {type(dataset).__name__}; to train on arrays "
                     "held in memory use model.fit(x, y)")
+
+
+def _check_ends(dataset, limit, argument, limit_name, caller):
+    """An endless dataset needs a batch limit, or its pass would never end (TF.js just hangs)."""
+    if limit is None and getattr(dataset, "size", None) == math.inf:
+        raise ValueError(f"{caller}: {argument} is endless (size inf, e.g. made by repeat()), so a pass over "
+                         f"it would never end; give {limit_name}")
 
 
 def _describe(value):
@@ -154,6 +169,7 @@ def fit_dataset(model, dataset, epochs=None, batches_per_epoch=None, validation_
                          f"specified, but got {batches_per_epoch!r}")
     if validation_split is not None:
         raise ValueError("`validation_split` is not supported by `fit_dataset()`. Use validation_data instead.")
+    _check_ends(dataset, batches_per_epoch, "dataset", "batches_per_epoch", "fit_dataset()")
     initial_epoch = _count(initial_epoch, "initial_epoch")
     if class_weight is not None and not isinstance(class_weight, (dict, list, tuple)):
         raise TypeError(f"class_weight must be a dict {{class index: weight}}, got {type(class_weight).__name__}")
@@ -193,6 +209,7 @@ def _validation(model, validation_data, validation_batches, validation_batch_siz
                 validation_batches, numbers.Integral) or validation_batches <= 0):
             raise ValueError("For fit_dataset() with dataset-based validation, validation_batches is expected "
                              f"not to be provided, or to be a positive integer, but got {validation_batches!r}")
+        _check_ends(validation_data, validation_batches, "validation_data", "validation_batches", "fit_dataset()")
         return lambda: _evaluate_batches(model, validation_data, validation_batches, "fit_dataset() validation")
     if validation_batches is not None:
         raise ValueError("validation_batches applies only when validation_data is a Dataset; validation_data "
@@ -308,6 +325,7 @@ def evaluate_dataset(model, dataset, batches=None, verbose=0):
         raise ValueError(f"Test loop expects `batches` to be a positive integer, but received {shown}")
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    _check_ends(dataset, batches, "dataset", "batches", "evaluate_dataset()")
     values = _evaluate_batches(model, dataset, batches, "evaluate_dataset()")
     scalars = [Tensor._wrap(np.array(v, np.float32)) for v in values]
     return scalars[0] if len(scalars) == 1 else scalars
