@@ -591,3 +591,15 @@ def test_optimizer_slot_shape_must_fit_its_weight(tmp_path):
     message = load_error(write_json(folder, document))
     assert f"optimizer weight '{specs[5]['name']}' has shape [3, 4], but the model weight it belongs to " \
            "(dense_Dense1/kernel) has shape [4, 3]" in message
+
+
+def test_layer_larger_than_the_weight_files_is_refused_before_allocation(saved):
+    _, folder, document = saved
+    layer_configs(document)[1]["config"]["units"] = 10 ** 12  # would be terabytes
+    path = write_json(folder, document)
+    assert load_error(path) == (f"{path}: layer 1 (Dense 'dense_Dense2'): units=1000000000000, but the weight files "
+                                "hold only 23 values for the model's weights")
+    layer_configs(document)[1]["config"]["units"] = 2
+    layer_configs(document)[0]["config"]["batch_input_shape"] = [None, 10 ** 13]
+    # Not bounded by the files before building: numpy refuses the allocation, reported as ValueError.
+    assert "layer 0 (Dense 'dense_Dense1'): Unable to allocate" in load_error(write_json(folder, document))

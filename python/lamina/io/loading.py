@@ -228,11 +228,14 @@ def load_layers_model(path, strict=True, compile=True):  # noqa: A002 - TF.js's 
         raise TypeError(f"compile must be True or False, got {compile!r}")
     json_path = _model_json_path(path)
     document = _read_document(json_path)
-    model = model_json.model_from_topology(document["modelTopology"], json_path, strict)
     manifest = document.get("weightsManifest")
     pairs = [] if manifest is None else weights.read_manifest(manifest, os.path.dirname(json_path), json_path, strict)
     model_pairs = [(spec, array) for spec, array in pairs if spec.get("group") != "optimizer"]
     optimizer_pairs = [(spec, array) for spec, array in pairs if spec.get("group") == "optimizer"]
+    # A bound on the layers' sizes (see model_json._check_units); without a manifest TF.js's
+    # "weights are not set" error, which needs the built model, is the one to give.
+    available = sum(array.size for _, array in model_pairs) if strict and manifest is not None else None
+    model = model_json.model_from_topology(document["modelTopology"], json_path, strict, available)
     _set_model_weights(model, model_pairs, json_path, strict)
     training = document.get("trainingConfig")
     if compile and training is not None:

@@ -195,7 +195,19 @@ def _layer_config(class_name, config, cls, where, label, strict):
     return kwargs
 
 
-def _build_layer(entry, index, where, strict):
+def _check_units(kwargs, label, where, max_values):
+    """A Dense layer of `units` has at least `units` weight values (its bias, or its kernel's
+    columns); when every weight must come from the files, a larger `units` than the files
+    hold values is refused before its weights are allocated (a malformed file could
+    otherwise ask for terabytes)."""
+    units = kwargs.get("units")
+    if (max_values is not None and isinstance(units, numbers.Integral) and not isinstance(units, bool)
+            and units > max_values):
+        raise ValueError(f"{where}: {label}: units={units}, but the weight files hold only {max_values} values "
+                         "for the model's weights")
+
+
+def _build_layer(entry, index, where, strict, max_values=None):
     from lamina.layers import get_class
 
     entry = _require_dict(entry, f"layer {index}", where)
@@ -211,9 +223,10 @@ def _build_layer(entry, index, where, strict):
     except ValueError as error:
         raise ValueError(f"{where}: {label}: {error}") from None
     kwargs = _layer_config(class_name, config, cls, where, label, strict)
+    _check_units(kwargs, label, where, max_values)
     try:
         return cls.from_config(kwargs)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError, MemoryError) as error:
         raise ValueError(f"{where}: {label} cannot be rebuilt from its config: {error}") from None
 
 
@@ -259,11 +272,13 @@ def _inbound_layer_names(nodes, where, name):
     return inbound
 
 
-def model_from_config(class_name, config, where="model config", strict=True):
+def model_from_config(class_name, config, where="model config", strict=True, max_values=None):
     """A Sequential model from a saved model class name and config (no weights loaded).
 
     class_name 'Sequential' takes {"name", "layers"} or a bare list of layers (the legacy
     form); 'Model' or 'Functional' a functional config that is a single chain of layers.
+    max_values: when given, the number of weight values the files hold (a layer asking for
+    more units is refused before it allocates them).
     """
     from lamina.models import Sequential
 
@@ -287,15 +302,15 @@ def model_from_config(class_name, config, where="model config", strict=True):
     if not layers:
         raise ValueError(f"{where}: the model has no layers")
     for index, entry in enumerate(layers):
-        layer = _build_layer(entry, index, where, strict)
+        layer = _build_layer(entry, index, where, strict, max_values)
         try:
             model.add(layer)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError, MemoryError) as error:
             raise ValueError(f"{where}: layer {index} ({layer.class_name} {layer.name!r}): {error}") from None
     return model
 
 
-def model_from_topology(topology_json, where="modelTopology", strict=True):
+def model_from_topology(topology_json, where="modelTopology", strict=True, max_values=None):
     """A Sequential model from a `modelTopology` object (no weights loaded); a topology
     wrapped as {"model_config": ..., "training_config": ...} is unwrapped, as TF.js does."""
     topology_json = _require_dict(topology_json, "modelTopology", where)
@@ -305,4 +320,4 @@ def model_from_topology(topology_json, where="modelTopology", strict=True):
     class_name = _get(topology_json, "class_name")
     if not isinstance(class_name, str):
         raise ValueError(f"{where}: modelTopology has no class_name (keys: {', '.join(map(str, topology_json))})")
-    return model_from_config(class_name, _get(topology_json, "config"), where, strict)
+    return model_from_config(class_name, _get(topology_json, "config"), where, strict, max_values)

@@ -66,7 +66,7 @@ def _check_spec(spec, where, index):
             or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0 for d in shape)):
         raise ValueError(f"{where}: weight '{name}': shape must be a list of integers >= 0, got {shape!r}")
     dtype = spec.get("dtype")
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         shown = "undefined" if dtype is None else dtype
         extra = (" (TF.js knows it, but no LayersModel weight has it)" if dtype in _OTHER_TFJS_DTYPES else "")
         raise ValueError(f"{where}: Unsupported dtype in weight '{name}': {shown}{extra}; "
@@ -79,10 +79,10 @@ def _check_spec(spec, where, index):
 
 
 def _check_quantization(quantization, name, dtype, where):
-    if not isinstance(quantization, dict) or quantization.get("dtype") not in _QUANTIZED:
+    kind = quantization.get("dtype") if isinstance(quantization, dict) else None
+    if not isinstance(kind, str) or kind not in _QUANTIZED:
         raise ValueError(f"{where}: weight '{name}': quantization must be {{dtype: uint8|uint16|float16, "
                          f"scale, min}}, got {quantization!r}")
-    kind = quantization["dtype"]
     if kind == "float16":
         if dtype != "float32":
             raise ValueError(f"{where}: weight '{name}': float16 quantization needs dtype float32, got {dtype}")
