@@ -161,10 +161,9 @@ def fit_dataset(model, dataset, epochs=None, batches_per_epoch=None, validation_
     """Trains `model` on the batches of `dataset` (see Sequential.fit_dataset); returns the History."""
     _require_compiled(model)
     _check_dataset(dataset, "dataset", "fit_dataset()")
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs <= 0:
+    if not _is_positive_int(epochs):
         raise ValueError(f"For fit_dataset(), epochs is expected to be a positive integer, but got {epochs!r}")
-    if batches_per_epoch is not None and (isinstance(batches_per_epoch, bool) or not isinstance(
-            batches_per_epoch, numbers.Integral) or batches_per_epoch <= 0):
+    if batches_per_epoch is not None and not _is_positive_int(batches_per_epoch):
         raise ValueError("For fit_dataset(), batches_per_epoch is expected to be a positive integer if "
                          f"specified, but got {batches_per_epoch!r}")
     if validation_split is not None:
@@ -188,6 +187,10 @@ def fit_dataset(model, dataset, epochs=None, batches_per_epoch=None, validation_
         return history
 
 
+def _is_positive_int(value):
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value > 0
+
+
 def _steps_per_epoch(dataset, batches_per_epoch):
     """TF.js getStepsPerEpoch: batches_per_epoch, else the dataset's size if finite, else None."""
     if batches_per_epoch is not None:
@@ -205,8 +208,7 @@ def _validation(model, validation_data, validation_batches, validation_batch_siz
             raise ValueError("validation_batches was given without validation_data")
         return None
     if is_dataset(validation_data):
-        if validation_batches is not None and (isinstance(validation_batches, bool) or not isinstance(
-                validation_batches, numbers.Integral) or validation_batches <= 0):
+        if validation_batches is not None and not _is_positive_int(validation_batches):
             raise ValueError("For fit_dataset() with dataset-based validation, validation_batches is expected "
                              f"not to be provided, or to be a positive integer, but got {validation_batches!r}")
         _check_ends(validation_data, validation_batches, "validation_data", "validation_batches", "fit_dataset()")
@@ -319,8 +321,7 @@ def evaluate_dataset(model, dataset, batches=None, verbose=0):
     """The loss (a scalar Tensor), or [loss, metrics...], over the batches of `dataset`."""
     _require_compiled(model)
     _check_dataset(dataset, "dataset", "evaluate_dataset()")
-    if batches is not None and (isinstance(batches, bool) or not isinstance(batches, numbers.Integral)
-                                or batches <= 0):
+    if batches is not None and not _is_positive_int(batches):
         shown = json.dumps(batches) if isinstance(batches, (int, float, str)) else repr(batches)
         raise ValueError(f"Test loop expects `batches` to be a positive integer, but received {shown}")
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
