@@ -320,7 +320,9 @@ def test_fit_error_texts():
          "but the target received an input with 10 examples, each with shape [5] (tensor shape [10,5])"),
         (lambda: model.fit(np.zeros([10, 784]), np.zeros([10])),
          "target expected a batch of elements where each example has shape [10] (i.e.,tensor shape [*,10]) "
-         "but the target received an input with 10 examples, each with shape [1] (tensor shape [10,1])"),
+         "but the target received an input with 10 examples, each with shape [1] (tensor shape [10,1]). "
+         "For integer class labels use the loss 'sparseCategoricalCrossentropy', or one-hot encode them "
+         "(lm.one_hot)"),
         (lambda: model.fit(np.zeros([10, 784]), y10, batch_size=0),
          "batchSize is required to be a positive integer, but got 0"),
         (lambda: model.fit(np.zeros([10, 784]), y10, validation_data=[np.zeros([2, 784])]),
@@ -381,3 +383,16 @@ def test_builtin_callbacks_drive_the_model():
     assert seen == [(model, 8)]
     model.fit(x, y, epochs=3, verbose=0, callbacks=lm.callbacks.learning_rate_scheduler(lambda epoch, lr: 0.5 * epoch))
     assert model.optimizer.learning_rate == 1.0
+
+
+def test_integer_labels_with_categorical_crossentropy_get_a_hint():
+    import numpy as np
+    import pytest
+
+    import lamina as lm
+
+    model = lm.sequential(layers=[lm.layers.dense(input_shape=[4], units=3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categoricalCrossentropy")
+    with pytest.raises(ValueError, match=r"tensor shape \[10,1\]\)\. For integer class labels use the loss "
+                                         r"'sparseCategoricalCrossentropy', or one-hot encode them"):
+        model.fit(np.zeros((10, 4)), np.arange(10) % 3, verbose=0)

@@ -27,7 +27,8 @@ from lamina.tensor import Tensor, as_tensor
 __all__ = ["Sequential", "sequential"]
 
 FIRST_LAYER_NEEDS_SHAPE = ("The first layer in a Sequential model must get an `inputShape` or "
-                           "`batchInputShape` argument.")
+                           "`batchInputShape` argument. In lamina: input_shape=[...] or "
+                           "batch_input_shape=[None, ...], e.g. lm.layers.dense(units=32, input_shape=[784]).")
 
 
 def _layer_base():
@@ -84,7 +85,7 @@ class Sequential:
         >>> model.add(lm.layers.dense(units=2))
         Traceback (most recent call last):
         ...
-        ValueError: The first layer in a Sequential model must get an `inputShape` or `batchInputShape` argument.
+        ValueError: The first layer in a Sequential model must get an `inputShape` or `batchInputShape` argument. In lamina: input_shape=[...] ...
         """
         if not isinstance(layer, _layer_base()):
             raise TypeError(f"The added layer must be an instance of class Layer. Found: {layer!r}")

@@ -118,11 +118,16 @@ def standardize(data, name, expected_shape, check_batch_axis=False, prefix="inpu
             continue
         if expected is not None and dim != expected:
             example = _shape_text(expected_shape[1:])
+            # TF.js's text, then what a Python user most often meant: class indices as labels.
+            hint = ""
+            if prefix == "target" and array.shape[1:] == (1,) and expected_shape[-1] not in (None, 1):
+                hint = (". For integer class labels use the loss 'sparseCategoricalCrossentropy', "
+                        "or one-hot encode them (lm.one_hot)")
             raise ValueError(
                 f"{prefix} expected a batch of elements where each example has shape [{example}] "
                 f"(i.e.,tensor shape [*,{example}]) but the {prefix} received an input with "
                 f"{array.shape[0]} examples, each with shape [{_shape_text(array.shape[1:])}] "
-                f"(tensor shape [{_shape_text(array.shape)}])")
+                f"(tensor shape [{_shape_text(array.shape)}]){hint}")
     return array
 
 
