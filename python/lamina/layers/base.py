@@ -210,6 +210,9 @@ class Layer:
         self.batch_input_shape = None
         if batch_input_shape is not None:
             self.batch_input_shape = _shape_list(batch_input_shape, "batch_input_shape")
+            if not self.batch_input_shape:
+                raise ValueError("batch_input_shape must start with the batch size (None for any), "
+                                 "e.g. [None, 3]; got []")
         elif input_shape is not None:
             self.batch_input_shape = [None] + _shape_list(input_shape, "input_shape")
         if dtype is not None and dtype not in ("float32", "int32", "bool"):
@@ -416,14 +419,19 @@ class Layer:
         spec = self.input_spec
         if not spec:
             return
-        min_ndim = spec.get("min_ndim")
-        if min_ndim is not None and x.rank < min_ndim:
-            raise ValueError(f"Input 0 is incompatible with layer {self.name}: expected min_ndim={min_ndim}, "
-                             f"found ndim={x.rank}.")
+        self._check_input_rank(x.rank)
         for axis, size in spec.get("axes", {}).items():
             if size is not None and x.shape[axis] != size:
                 raise ValueError(f"Input 0 is incompatible with layer {self.name}: expected axis {axis} of "
                                  f"input shape to have value {size} but got shape {x.shape}.")
+
+    def _check_input_rank(self, ndim):
+        """The input spec's min_ndim; also checked when a model builds the layer for a shape,
+        as TF.js checks it when the layer is applied to the model's symbolic input."""
+        min_ndim = (self.input_spec or {}).get("min_ndim")
+        if min_ndim is not None and ndim < min_ndim:
+            raise ValueError(f"Input 0 is incompatible with layer {self.name}: expected min_ndim={min_ndim}, "
+                             f"found ndim={ndim}.")
 
     def __repr__(self):
         return f"<{self.class_name} name={self.name!r} built={self.built}>"
@@ -442,6 +450,8 @@ def _wrap_build(cls):
     def recording_build(self, input_shape):
         shape = _shape_list(input_shape, "input_shape")
         outermost = not getattr(self, "_building", False)
+        if outermost:
+            self._check_input_rank(len(shape))
         self._building = True
         try:
             build(self, shape)
