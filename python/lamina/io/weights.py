@@ -121,6 +121,9 @@ def _weight_file(folder, relative, where):
         info = os.stat(path)
     except FileNotFoundError:
         raise ValueError(f"{where}: Weight file {path} does not exist: loading failed") from None
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte, characters the OS cannot encode
+        raise ValueError(f"{where}: weight file path {relative[:100]!r} cannot be opened: "
+                         f"{type(error).__name__}: {str(error)[:200]}") from None
     if not stat.S_ISREG(info.st_mode):
         raise ValueError(f"{where}: weight file {path} is not a regular file")
     return path, info.st_size
