@@ -1,0 +1,385 @@
+// _core.FusedTrainer: a plan of dense/activation/softmax stages over the caller's own weight
+// and optimizer-slot arrays (kept alive here and updated in place), trained one batch or one
+// epoch per call with the GIL released. lamina.engine.fused builds it; see fused_trainer.h.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "bindings/checks.h"
+#include "kernels/fused_trainer.h"
+
+namespace lamina::bind {
+
+namespace {
+
+template <class T>
+T parse_name(const std::string& name, const char* argument,
+             const std::vector<std::pair<const char*, T>>& table) {
+  std::string valid;
+  for (const auto& entry : table) {
+    if (name == entry.first) return entry.second;
+    valid += (valid.empty() ? "" : ", ") + std::string(entry.first);
+  }
+  throw py::value_error(std::string(argument) + " must be one of " + valid + ", got '" + name + "'");
+}
+
+LossKind loss_arg(const std::string& name) {
+  return parse_name<LossKind>(name, "loss", {
+      {"categorical_crossentropy", LossKind::categorical_crossentropy},
+      {"sparse_categorical_crossentropy", LossKind::sparse_categorical_crossentropy},
+      {"binary_crossentropy", LossKind::binary_crossentropy},
+      {"mean_squared_error", LossKind::mean_squared_error},
+      {"mean_absolute_error", LossKind::mean_absolute_error}});
+}
+
+MetricKind metric_arg(const std::string& name) {
+  return parse_name<MetricKind>(name, "metrics", {
+      {"binary_accuracy", MetricKind::binary_accuracy},
+      {"categorical_accuracy", MetricKind::categorical_accuracy},
+      {"sparse_categorical_accuracy", MetricKind::sparse_categorical_accuracy},
+      {"categorical_crossentropy", MetricKind::categorical_crossentropy},
+      {"sparse_categorical_crossentropy", MetricKind::sparse_categorical_crossentropy},
+      {"binary_crossentropy", MetricKind::binary_crossentropy},
+      {"mean_squared_error", MetricKind::mean_squared_error},
+      {"mean_absolute_error", MetricKind::mean_absolute_error}});
+}
+
+OptimizerKind optimizer_arg(const std::string& name) {
+  return parse_name<OptimizerKind>(name, "optimizer", {
+      {"sgd", OptimizerKind::sgd}, {"momentum", OptimizerKind::momentum},
+      {"adam", OptimizerKind::adam}, {"adamax", OptimizerKind::adamax},
+      {"rmsprop", OptimizerKind::rmsprop}, {"adagrad", OptimizerKind::adagrad},
+      {"adadelta", OptimizerKind::adadelta}});
+}
+
+// A dict entry, or a clear error naming where it is missing.
+py::object entry(const py::dict& d, const char* key, const std::string& where) {
+  if (!d.contains(key)) throw py::value_error(where + " needs the key '" + key + "'");
+  return d[key];
+}
+
+double number(const py::dict& d, const char* key, double fallback) {
+  if (!d.contains(key)) return fallback;
+  py::object v = d[key];
+  if (py::isinstance<py::bool_>(v) || !(py::isinstance<py::float_>(v) || py::isinstance<py::int_>(v))) {
+    throw py::type_error(std::string("hyperparameters['") + key + "'] must be a number, got " +
+                         py::str(py::type::of(v).attr("__name__")).cast<std::string>());
+  }
+  return v.cast<double>();
+}
+
+bool flag(const py::dict& d, const char* key) {
+  if (!d.contains(key)) return false;
+  py::object v = d[key];
+  if (!py::isinstance<py::bool_>(v)) {
+    throw py::type_error(std::string("hyperparameters['") + key + "'] must be True or False");
+  }
+  return v.cast<bool>();
+}
+
+int64_t positive_int(const py::handle& v, const char* name) {
+  if (py::isinstance<py::bool_>(v) || !py::isinstance<py::int_>(v)) {
+    throw py::type_error(std::string(name) + " must be an int, got " +
+                         py::str(py::type::of(v).attr("__name__")).cast<std::string>());
+  }
+  const int64_t n = v.cast<int64_t>();
+  if (n < 1) throw py::value_error(std::string(name) + " must be >= 1, got " + std::to_string(n));
+  return n;
+}
+
+struct Bound {
+  std::unique_ptr<FusedTrainer> trainer;
+  std::vector<py::array> buffers;  // every weight and slot array: kept alive, updated in place
+  std::vector<std::string> buffer_names;
+  std::mutex busy;                 // one call at a time: the workspaces are shared
+  bool train = true;
+};
+
+// Checks the stages and builds the plan's Stage list; records every buffer in `bound`.
+std::vector<Stage> parse_stages(const py::list& stages, int64_t input_width, int slot_count,
+                                bool train, Bound* bound) {
+  if (stages.empty()) throw py::value_error("stages must hold at least one stage, got an empty list");
+  std::vector<Stage> out;
+  int64_t width = input_width;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const std::string where = "stages[" + std::to_string(i) + "]";
+    if (!py::isinstance<py::dict>(stages[i])) throw py::type_error(where + " must be a dict");
+    py::dict d = stages[i].cast<py::dict>();
+    Stage s;
+    const std::string kind = entry(d, "kind", where).cast<std::string>();
+    s.kind = parse_name<StageKind>(kind, (where + "['kind']").c_str(),
+                                   {{"dense", StageKind::dense}, {"activation", StageKind::activation},
+                                    {"softmax", StageKind::softmax}});
+    if (s.kind == StageKind::softmax && i + 1 != stages.size()) {
+      throw py::value_error(where + ": softmax is supported only as the last stage");
+    }
+    if (s.kind != StageKind::softmax) {
+      const std::string act = entry(d, "activation", where).cast<std::string>();
+      if (!parse_activation(act, &s.act)) {
+        throw py::value_error(where + "['activation'] must be one of " + activation_names() +
+                              ", got '" + act + "'");
+      }
+    }
+    s.in = width;
+    s.out = width;
+    auto keep = [&](View<float>& v, const std::string& name) {
+      for (size_t k = 0; k < bound->buffers.size(); ++k) {
+        expect_disjoint(v.array, name.c_str(), bound->buffers[k], bound->buffer_names[k].c_str());
+      }
+      bound->buffers.push_back(v.array);
+      bound->buffer_names.push_back(name);
+    };
+    if (s.kind == StageKind::dense) {
+      const std::string kname = where + "['kernel']";
+      View<float> kernel = f32(entry(d, "kernel", where), kname.c_str(), true);
+      expect_rank(kernel.shape, 2, kname.c_str());
+      expect_shape(kernel.shape, {width, -1}, kname.c_str(),
+                   "(its rows must match the width coming in)");
+      if (kernel.dim(1) < 1) throw py::value_error(kname + " must have at least one column");
+      s.out = kernel.dim(1);
+      s.kernel = kernel.data;
+      keep(kernel, kname);
+      py::object bias_obj = d.contains("bias") ? py::object(d["bias"]) : py::none();
+      View<float> bias;
+      if (!bias_obj.is_none()) {
+        const std::string bname = where + "['bias']";
+        bias = f32(bias_obj, bname.c_str(), true);
+        expect_shape(bias.shape, {s.out}, bname.c_str(), "(one per kernel column)");
+        s.bias = bias.data;
+        keep(bias, bname);
+      }
+      if (train) {
+        for (const char* key : {"kernel_slots", "bias_slots"}) {
+          const bool for_bias = key[0] == 'b';
+          if (for_bias && !s.bias) continue;
+          py::list slots = entry(d, key, where).cast<py::list>();
+          const std::string sname = where + "['" + key + "']";
+          if (static_cast<int>(slots.size()) != slot_count) {
+            throw py::value_error(sname + " must hold " + std::to_string(slot_count) +
+                                  " array(s) for this optimizer, got " + std::to_string(slots.size()));
+          }
+          for (int k = 0; k < slot_count; ++k) {
+            const std::string name = sname + "[" + std::to_string(k) + "]";
+            View<float> slot = f32(slots[k], name.c_str(), true);
+            expect_shape(slot.shape, for_bias ? bias.shape : kernel.shape, name.c_str(),
+                         for_bias ? "(the bias's shape)" : "(the kernel's shape)");
+            (for_bias ? s.bias_slots : s.kernel_slots)[k] = slot.data;
+            keep(slot, name);
+          }
+        }
+      }
+    }
+    width = s.out;
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<int64_t> rows_and_width(const View<float>& v, int64_t width, const char* name) {
+  // [rows, width]; a label width of 1 also accepts [rows].
+  if (width == 1 && v.shape.size() == 1) return {v.shape[0], 1};
+  expect_rank(v.shape, 2, name);
+  expect_shape(v.shape, {-1, width}, name);
+  return v.shape;
+}
+
+struct BatchArgs {
+  View<float> x, y, w;
+  int64_t rows = 0;
+  bool weighted = false;
+};
+
+BatchArgs check_batch(Bound& b, const py::object& x_obj, const py::object& y_obj,
+                      const py::object& w_obj, int64_t max_rows) {
+  FusedTrainer& t = *b.trainer;
+  BatchArgs a;
+  a.x = f32(x_obj, "x");
+  a.rows = rows_and_width(a.x, t.input_width(), "x")[0];
+  a.y = f32(y_obj, "y");
+  expect_shape(rows_and_width(a.y, t.label_width(), "y"), {a.rows, t.label_width()}, "y",
+               "(one row per row of x)");
+  if (!w_obj.is_none()) {
+    a.w = f32(w_obj, "weights");
+    expect_shape(a.w.shape, {a.rows}, "weights", "(one per row of x)");
+    a.weighted = true;
+  }
+  if (max_rows > 0 && (a.rows < 1 || a.rows > max_rows)) {
+    throw py::value_error("x must have between 1 and " + std::to_string(max_rows) +
+                          " rows (the plan's max_batch), got " + std::to_string(a.rows));
+  }
+  for (size_t k = 0; k < b.buffers.size(); ++k) {
+    const char* name = b.buffer_names[k].c_str();
+    expect_disjoint(b.buffers[k], name, a.x.array, "x");
+    expect_disjoint(b.buffers[k], name, a.y.array, "y");
+    if (a.weighted) expect_disjoint(b.buffers[k], name, a.w.array, "weights");
+  }
+  return a;
+}
+
+void require_train(const Bound& b) {
+  if (!b.train) throw py::value_error("this FusedTrainer was built with train=False (inference only)");
+}
+
+OptimizerState state_arg(int64_t iterations, double beta1_power, double beta2_power) {
+  if (iterations < 0) throw py::value_error("iterations must be >= 0, got " + std::to_string(iterations));
+  expect_finite(beta1_power, "beta1_power");
+  expect_finite(beta2_power, "beta2_power");
+  return {iterations, static_cast<float>(beta1_power), static_cast<float>(beta2_power)};
+}
+
+py::tuple state_tuple(py::object out, const OptimizerState& s) {
+  return py::make_tuple(out, s.iterations, s.beta1_power, s.beta2_power);
+}
+
+}  // namespace
+
+void register_fused(py::module_& m) {
+  py::class_<Bound>(m, "FusedTrainer",
+                    "A fused training plan over the given weight and slot arrays (updated in place).")
+      .def(py::init([](py::list stages, int64_t input_width, const std::string& loss,
+                       std::vector<std::string> metrics, const std::string& optimizer,
+                       py::dict hyperparameters, py::object max_batch, bool train) {
+             auto b = std::make_unique<Bound>();
+             FusedPlan plan;
+             if (input_width < 1) {
+               throw py::value_error("input_width must be >= 1, got " + std::to_string(input_width));
+             }
+             plan.loss = loss_arg(loss);
+             for (const std::string& name : metrics) plan.metrics.push_back(metric_arg(name));
+             OptimizerConfig& c = plan.optimizer;
+             c.kind = optimizer_arg(optimizer);
+             c.beta1 = number(hyperparameters, "beta1", 0.9);
+             c.beta2 = number(hyperparameters, "beta2", 0.999);
+             c.epsilon = number(hyperparameters, "epsilon", 1e-7);
+             c.momentum = number(hyperparameters, "momentum", 0.0);
+             c.decay = number(hyperparameters, "decay", 0.0);
+             c.rho = number(hyperparameters, "rho", 0.95);
+             c.nesterov = flag(hyperparameters, "nesterov");
+             c.centered = flag(hyperparameters, "centered");
+             for (auto [name, value] : {std::pair{"beta1", c.beta1}, {"beta2", c.beta2},
+                                        {"epsilon", c.epsilon}, {"momentum", c.momentum},
+                                        {"decay", c.decay}, {"rho", c.rho}}) {
+               expect_non_negative(value, name);
+             }
+             plan.max_batch = positive_int(max_batch, "max_batch");
+             plan.train = train;
+             b->train = train;
+             plan.stages = parse_stages(stages, input_width,
+                                        optimizer_slot_count(c.kind, c.centered), train, b.get());
+             if (plan.loss == LossKind::sparse_categorical_crossentropy &&
+                 plan.stages.back().out < 1) {
+               throw py::value_error("sparse_categorical_crossentropy needs at least one class");
+             }
+             b->trainer = std::make_unique<FusedTrainer>(std::move(plan));
+             return b;
+           }),
+           py::arg("stages"), py::arg("input_width"), py::arg("loss"), py::arg("metrics"),
+           py::arg("optimizer"), py::arg("hyperparameters"), py::arg("max_batch"),
+           py::arg("train") = true)
+      .def_property_readonly("max_batch", [](Bound& b) { return b.trainer->max_batch(); })
+      .def_property_readonly("label_width", [](Bound& b) { return b.trainer->label_width(); })
+      .def(
+          "train_batch",
+          [](Bound& b, py::object x, py::object y, py::object weights, double learning_rate,
+             int64_t iterations, double beta1_power, double beta2_power) {
+            require_train(b);
+            BatchArgs a = check_batch(b, x, y, weights, b.trainer->max_batch());
+            expect_finite(learning_rate, "learning_rate");
+            OptimizerState state = state_arg(iterations, beta1_power, beta2_power);
+            py::array_t<double> out(1 + b.trainer->metric_count());
+            double* o = out.mutable_data();
+            {
+              py::gil_scoped_release release;
+              std::lock_guard<std::mutex> lock(b.busy);
+              b.trainer->train_batch(a.x.data, a.y.data, a.weighted ? a.w.data : nullptr, a.rows,
+                                     learning_rate, &state, o);
+            }
+            return state_tuple(out, state);
+          },
+          py::arg("x"), py::arg("y"), py::arg("weights"), py::arg("learning_rate"),
+          py::arg("iterations"), py::arg("beta1_power") = 1.0, py::arg("beta2_power") = 1.0,
+          "One step; returns ([loss, metrics...] before the update, iterations, beta1_power, "
+          "beta2_power) after it.")
+      .def(
+          "train_epoch",
+          [](Bound& b, py::object x, py::object y, py::object weights, py::object order_obj,
+             int64_t batch_size, double learning_rate, int64_t iterations, double beta1_power,
+             double beta2_power) {
+            require_train(b);
+            BatchArgs a = check_batch(b, x, y, weights, 0);
+            if (!py::isinstance<py::array>(order_obj) ||
+                !py::reinterpret_borrow<py::array>(order_obj).dtype().is(py::dtype::of<int64_t>())) {
+              throw py::type_error("order must be a numpy.ndarray of int64");
+            }
+            py::array order = py::reinterpret_borrow<py::array>(order_obj);
+            if (order.ndim() != 1 || !(order.flags() & py::array::c_style)) {
+              throw py::value_error("order must be a 1-D C-contiguous int64 array");
+            }
+            const int64_t n = order.shape(0);
+            const int64_t* idx = static_cast<const int64_t*>(order.data());
+            for (int64_t i = 0; i < n; ++i) {
+              if (idx[i] < 0 || idx[i] >= a.rows) {
+                throw py::value_error("order[" + std::to_string(i) + "] must be a row of x in [0, " +
+                                      std::to_string(a.rows) + "), got " + std::to_string(idx[i]));
+              }
+            }
+            if (batch_size < 1 || batch_size > b.trainer->max_batch()) {
+              throw py::value_error("batch_size must be in [1, " +
+                                    std::to_string(b.trainer->max_batch()) + "] (the plan's max_batch), got " +
+                                    std::to_string(batch_size));
+            }
+            expect_finite(learning_rate, "learning_rate");
+            OptimizerState state = state_arg(iterations, beta1_power, beta2_power);
+            const int64_t batches = (n + batch_size - 1) / batch_size;
+            py::array_t<double> out({batches, 1 + b.trainer->metric_count()});
+            double* o = out.mutable_data();
+            {
+              py::gil_scoped_release release;
+              std::lock_guard<std::mutex> lock(b.busy);
+              b.trainer->train_epoch(a.x.data, a.y.data, a.weighted ? a.w.data : nullptr, idx, n,
+                                     batch_size, learning_rate, &state, o);
+            }
+            return state_tuple(out, state);
+          },
+          py::arg("x"), py::arg("y"), py::arg("weights"), py::arg("order"), py::arg("batch_size"),
+          py::arg("learning_rate"), py::arg("iterations"), py::arg("beta1_power") = 1.0,
+          py::arg("beta2_power") = 1.0,
+          "Batches of rows order[...] of x/y/weights; returns ([batches, 1 + metrics] per-batch "
+          "[loss, metrics...], iterations, beta1_power, beta2_power).")
+      .def(
+          "evaluate_batch",
+          [](Bound& b, py::object x, py::object y, py::object weights) {
+            BatchArgs a = check_batch(b, x, y, weights, b.trainer->max_batch());
+            py::array_t<double> out(1 + b.trainer->metric_count());
+            double* o = out.mutable_data();
+            {
+              py::gil_scoped_release release;
+              std::lock_guard<std::mutex> lock(b.busy);
+              b.trainer->evaluate_batch(a.x.data, a.y.data, a.weighted ? a.w.data : nullptr,
+                                        a.rows, o);
+            }
+            return out;
+          },
+          py::arg("x"), py::arg("y"), py::arg("weights") = py::none(),
+          "[loss, metrics...] of one batch, forward only.")
+      .def(
+          "predict",
+          [](Bound& b, py::object x_obj) {
+            View<float> x = f32(x_obj, "x");
+            const int64_t rows = rows_and_width(x, b.trainer->input_width(), "x")[0];
+            py::array_t<float> out = new_f32({rows, b.trainer->output_width()});
+            float* o = out.mutable_data();
+            {
+              py::gil_scoped_release release;
+              std::lock_guard<std::mutex> lock(b.busy);
+              b.trainer->predict(x.data, rows, o);
+            }
+            return out;
+          },
+          py::arg("x"), "The model's output for x [rows, input width].");
+}
+
+}  // namespace lamina::bind

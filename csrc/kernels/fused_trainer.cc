@@ -1,0 +1,380 @@
+// The fused trainer: the dense, softmax, cross-entropy and optimizer kernels composed into
+// whole steps. Only the small per-row loss loops for binary cross-entropy and the mean
+// errors live here (they are a few operations per output column, next to the GEMMs).
+#include "kernels/fused_trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "kernels/dense.h"
+#include "kernels/optimizers.h"
+#include "kernels/softmax.h"
+
+namespace lamina {
+
+namespace {
+
+constexpr double kEpsilon = 1e-7;  // TF.js's epsilon() in its Layers losses
+
+// The clip bounds TF.js's losses use, as float32.
+const float kLow = static_cast<float>(kEpsilon);
+const float kHigh = static_cast<float>(1.0 - kEpsilon);
+
+LossKind loss_of_metric(MetricKind kind) {
+  switch (kind) {
+    case MetricKind::categorical_crossentropy: return LossKind::categorical_crossentropy;
+    case MetricKind::sparse_categorical_crossentropy: return LossKind::sparse_categorical_crossentropy;
+    case MetricKind::binary_crossentropy: return LossKind::binary_crossentropy;
+    case MetricKind::mean_squared_error: return LossKind::mean_squared_error;
+    default: return LossKind::mean_absolute_error;
+  }
+}
+
+bool is_accuracy(MetricKind kind) {
+  return kind == MetricKind::binary_accuracy || kind == MetricKind::categorical_accuracy ||
+         kind == MetricKind::sparse_categorical_accuracy;
+}
+
+// TF.js binaryCrossentropy of one element: p = clip(q, ε, 1-ε), x = log(p / (1 - p)),
+// loss = max(x, 0) - x·t + log1p(e^-|x|) (its stable sigmoid cross-entropy on logits).
+float binary_crossentropy_element(float q, float t) {
+  const float p = std::min(std::max(q, kLow), kHigh);
+  const float x = std::log(p / (1.0f - p));
+  return std::max(x, 0.0f) - x * t + std::log1p(std::exp(-std::fabs(x)));
+}
+
+// Its derivative with respect to q times d, following the same graph back (clip passes the
+// gradient where ε <= q <= 1-ε, inclusive; relu'(0) = 0 and |x|'(0) = 0 as in TF.js).
+float binary_crossentropy_element_grad(float q, float t, float d) {
+  if (!(q >= kLow && q <= kHigh)) return 0.0f;
+  const float p = q;
+  const float one_minus = 1.0f - p;
+  const float u = p / one_minus;
+  const float x = std::log(u);
+  const float e = std::exp(-std::fabs(x));
+  const float sign = x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
+  const float dx = d * ((x > 0.0f ? 1.0f : 0.0f) - t) - d / (1.0f + e) * e * sign;
+  const float du = dx / u;
+  return du / one_minus + du * p / (one_minus * one_minus);
+}
+
+// Per-row loss values [rows] of predictions [rows, cols] against y.
+void row_losses(LossKind kind, const float* pred, const float* y, const int32_t* labels,
+                float* out, int64_t rows, int64_t cols) {
+  switch (kind) {
+    case LossKind::categorical_crossentropy:
+      categorical_crossentropy(pred, y, out, rows, cols, kEpsilon);
+      return;
+    case LossKind::sparse_categorical_crossentropy:
+      sparse_categorical_crossentropy(pred, labels, out, rows, cols, kEpsilon);
+      return;
+    default: break;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = pred + r * cols;
+    const float* t = y + r * cols;
+    float sum = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) {
+      if (kind == LossKind::binary_crossentropy) {
+        sum += binary_crossentropy_element(p[j], t[j]);
+      } else if (kind == LossKind::mean_squared_error) {
+        const float diff = p[j] - t[j];
+        sum += diff * diff;
+      } else {
+        sum += std::fabs(p[j] - t[j]);
+      }
+    }
+    out[r] = sum / static_cast<float>(cols);
+  }
+}
+
+// The gradient of (1/rows)·Σ_r w_r·loss_r with respect to the predictions, into dpred.
+void loss_gradient(LossKind kind, const float* pred, const float* y, const int32_t* labels,
+                   const float* weights, float* dpred, int64_t rows, int64_t cols) {
+  const float scale = 1.0f / static_cast<float>(rows);
+  switch (kind) {
+    case LossKind::categorical_crossentropy:
+      categorical_crossentropy_backward(pred, y, weights, scale, dpred, rows, cols, kEpsilon);
+      return;
+    case LossKind::sparse_categorical_crossentropy:
+      sparse_categorical_crossentropy_backward(pred, labels, weights, scale, dpred, rows, cols,
+                                               kEpsilon);
+      return;
+    default: break;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = pred + r * cols;
+    const float* t = y + r * cols;
+    float* d = dpred + r * cols;
+    // d/d(row mean) = w_r/rows; the mean over the columns divides by cols.
+    const float per_element = (weights ? weights[r] * scale : scale) / static_cast<float>(cols);
+    for (int64_t j = 0; j < cols; ++j) {
+      const float diff = p[j] - t[j];
+      if (kind == LossKind::binary_crossentropy) {
+        d[j] = binary_crossentropy_element_grad(p[j], t[j], per_element);
+      } else if (kind == LossKind::mean_squared_error) {
+        d[j] = 2.0f * diff * per_element;
+      } else {
+        d[j] = diff > 0.0f ? per_element : (diff < 0.0f ? -per_element : 0.0f);
+      }
+    }
+  }
+}
+
+// Index of the first largest value of row[0..cols) (TF.js argMax; NaN never wins).
+int64_t first_argmax(const float* row, int64_t cols) {
+  int64_t best = 0;
+  for (int64_t j = 1; j < cols; ++j) {
+    if (row[j] > row[best]) best = j;
+  }
+  return best;
+}
+
+// Per-row accuracy values [rows].
+void row_accuracies(MetricKind kind, const float* pred, const float* y, float* out,
+                    int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = pred + r * cols;
+    if (kind == MetricKind::binary_accuracy) {
+      const float* t = y + r * cols;
+      int64_t hits = 0;
+      for (int64_t j = 0; j < cols; ++j) hits += t[j] == (p[j] > 0.5f ? 1.0f : 0.0f);
+      out[r] = static_cast<float>(static_cast<double>(hits) / static_cast<double>(cols));
+    } else if (kind == MetricKind::categorical_accuracy) {
+      out[r] = first_argmax(y + r * cols, cols) == first_argmax(p, cols) ? 1.0f : 0.0f;
+    } else {
+      out[r] = y[r] == static_cast<float>(first_argmax(p, cols)) ? 1.0f : 0.0f;
+    }
+  }
+}
+
+bool uses_labels(LossKind kind) { return kind == LossKind::sparse_categorical_crossentropy; }
+
+}  // namespace
+
+int optimizer_slot_count(OptimizerKind kind, bool centered) {
+  switch (kind) {
+    case OptimizerKind::sgd: return 0;
+    case OptimizerKind::momentum: return 1;
+    case OptimizerKind::adagrad: return 1;
+    case OptimizerKind::rmsprop: return centered ? 3 : 2;
+    default: return 2;  // adam, adamax, adadelta
+  }
+}
+
+FusedTrainer::FusedTrainer(FusedPlan plan) : plan_(std::move(plan)) {
+  if (plan_.stages.empty()) throw std::invalid_argument("a fused plan needs at least one stage");
+  if (plan_.max_batch < 1) throw std::invalid_argument("max_batch must be >= 1");
+  const int64_t n = plan_.max_batch;
+  int64_t widest = 1;
+  for (const Stage& s : plan_.stages) widest = std::max({widest, s.in, s.out});
+  for (const Stage& s : plan_.stages) {
+    outputs_.emplace_back(static_cast<size_t>(n * s.out));
+    const bool keep_z = plan_.train && s.kind == StageKind::dense &&
+                        activation_backward_needs_input(s.act);
+    pre_.emplace_back(keep_z ? static_cast<size_t>(n * s.out) : 0);
+    const bool has_params = plan_.train && s.kind == StageKind::dense;
+    grad_kernel_.emplace_back(has_params ? static_cast<size_t>(s.in * s.out) : 0);
+    grad_bias_.emplace_back(has_params && s.bias ? static_cast<size_t>(s.out) : 0);
+  }
+  if (plan_.train) {
+    grad_a_.resize(static_cast<size_t>(n * widest));
+    grad_b_.resize(static_cast<size_t>(n * widest));
+    dz_scratch_.resize(static_cast<size_t>(n * widest));
+  }
+  row_loss_.resize(static_cast<size_t>(n));
+  row_metric_.resize(static_cast<size_t>(n));
+  labels_.resize(static_cast<size_t>(n));
+  gather_x_.resize(static_cast<size_t>(n * input_width()));
+  gather_y_.resize(static_cast<size_t>(n * label_width()));
+  gather_w_.resize(static_cast<size_t>(n));
+}
+
+int64_t FusedTrainer::label_width() const {
+  return uses_labels(plan_.loss) ? 1 : output_width();
+}
+
+void FusedTrainer::forward(const float* x, int64_t rows) {
+  const float* in = x;
+  for (size_t i = 0; i < plan_.stages.size(); ++i) {
+    const Stage& s = plan_.stages[i];
+    float* out = outputs_[i].data();
+    switch (s.kind) {
+      case StageKind::dense:
+        dense_forward(in, s.kernel, s.bias, out, pre_[i].empty() ? nullptr : pre_[i].data(), rows,
+                      s.in, s.out, s.act);
+        break;
+      case StageKind::activation:
+        activation_forward(s.act, in, out, rows * s.out);
+        break;
+      case StageKind::softmax:
+        softmax_forward(in, out, rows, s.out);
+        break;
+    }
+    in = out;
+  }
+}
+
+void FusedTrainer::loss_and_metrics(const float* y, const float* weights, int64_t rows,
+                                    double* out) {
+  const float* pred = outputs_.back().data();
+  const int64_t cols = output_width();
+  bool need_labels = uses_labels(plan_.loss);
+  for (MetricKind m : plan_.metrics) {
+    need_labels = need_labels || m == MetricKind::sparse_categorical_crossentropy;
+  }
+  if (need_labels) {
+    // TF.js floors the labels; an index outside [0, cols) gives NaN in the kernels.
+    for (int64_t r = 0; r < rows; ++r) {
+      const float v = std::floor(y[r]);
+      labels_[r] = (v >= 0.0f && v < static_cast<float>(cols)) ? static_cast<int32_t>(v) : -1;
+    }
+  }
+  row_losses(plan_.loss, pred, y, labels_.data(), row_loss_.data(), rows, cols);
+  double total = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    total += weights ? static_cast<double>(weights[r]) * row_loss_[r] : row_loss_[r];
+  }
+  out[0] = total / static_cast<double>(rows);
+  for (size_t k = 0; k < plan_.metrics.size(); ++k) {
+    const MetricKind m = plan_.metrics[k];
+    if (is_accuracy(m)) {
+      row_accuracies(m, pred, y, row_metric_.data(), rows, cols);
+    } else {
+      row_losses(loss_of_metric(m), pred, y, labels_.data(), row_metric_.data(), rows, cols);
+    }
+    double sum = 0.0;
+    for (int64_t r = 0; r < rows; ++r) sum += row_metric_[r];
+    out[1 + k] = sum / static_cast<double>(rows);
+  }
+}
+
+void FusedTrainer::backward(const float* x, const float* y, const float* weights, int64_t rows) {
+  // The first stage with parameters: nothing below it needs a gradient.
+  size_t first = plan_.stages.size();
+  for (size_t i = 0; i < plan_.stages.size(); ++i) {
+    if (plan_.stages[i].kind == StageKind::dense) { first = i; break; }
+  }
+  float* dy = grad_a_.data();
+  float* dx = grad_b_.data();
+  loss_gradient(plan_.loss, outputs_.back().data(), y, labels_.data(), weights, dy, rows,
+                output_width());
+  for (size_t i = plan_.stages.size(); i-- > first;) {
+    const Stage& s = plan_.stages[i];
+    const float* in = i == 0 ? x : outputs_[i - 1].data();
+    const float* out = outputs_[i].data();
+    const bool need_dx = i > first;
+    switch (s.kind) {
+      case StageKind::dense:
+        dense_backward(in, s.kernel, out, pre_[i].empty() ? nullptr : pre_[i].data(), dy,
+                       dz_scratch_.data(), grad_kernel_[i].data(),
+                       s.bias ? grad_bias_[i].data() : nullptr, need_dx ? dx : nullptr, rows,
+                       s.in, s.out, s.act);
+        break;
+      case StageKind::activation:
+        activation_backward(s.act, in, out, dy, dx, rows * s.out);
+        break;
+      case StageKind::softmax:
+        softmax_backward(out, dy, dx, rows, s.out);
+        break;
+    }
+    if (need_dx) std::swap(dy, dx);
+  }
+}
+
+void FusedTrainer::update(double lr, OptimizerState* state) {
+  const OptimizerConfig& c = plan_.optimizer;
+  auto apply = [&](float* w, const float* g, float* const* slots, int64_t n) {
+    switch (c.kind) {
+      case OptimizerKind::sgd: sgd_update(w, g, n, lr); break;
+      case OptimizerKind::momentum:
+        momentum_update(w, g, slots[0], n, lr, c.momentum, c.nesterov);
+        break;
+      case OptimizerKind::adam:
+        adam_update(w, g, slots[0], slots[1], n, lr, c.beta1, c.beta2, c.epsilon,
+                    state->beta1_power, state->beta2_power);
+        break;
+      case OptimizerKind::adamax:
+        adamax_update(w, g, slots[0], slots[1], n, lr, c.beta1, c.beta2, c.epsilon,
+                      state->iterations + 1, state->beta1_power, c.decay);
+        break;
+      case OptimizerKind::rmsprop:
+        rmsprop_update(w, g, slots[0], slots[1], c.centered ? slots[2] : nullptr, n, lr, c.decay,
+                       c.momentum, c.epsilon, c.centered);
+        break;
+      case OptimizerKind::adagrad: adagrad_update(w, g, slots[0], n, lr, c.epsilon); break;
+      case OptimizerKind::adadelta:
+        adadelta_update(w, g, slots[0], slots[1], n, lr, c.rho, c.epsilon);
+        break;
+    }
+  };
+  for (size_t i = 0; i < plan_.stages.size(); ++i) {
+    const Stage& s = plan_.stages[i];
+    if (s.kind != StageKind::dense) continue;
+    apply(s.kernel, grad_kernel_[i].data(), s.kernel_slots, s.in * s.out);
+    if (s.bias) apply(s.bias, grad_bias_[i].data(), s.bias_slots, s.out);
+  }
+  // As the Python optimizers' _finish_step: float32 products, one per step.
+  if (c.kind == OptimizerKind::adam || c.kind == OptimizerKind::adamax) {
+    state->beta1_power = state->beta1_power * static_cast<float>(c.beta1);
+  }
+  if (c.kind == OptimizerKind::adam) {
+    state->beta2_power = state->beta2_power * static_cast<float>(c.beta2);
+  }
+  state->iterations += 1;
+}
+
+void FusedTrainer::train_batch(const float* x, const float* y, const float* weights,
+                               int64_t rows, double learning_rate, OptimizerState* state,
+                               double* out) {
+  if (!plan_.train) throw std::logic_error("this fused plan was built for inference only");
+  if (rows < 1 || rows > plan_.max_batch) throw std::invalid_argument("rows out of range");
+  forward(x, rows);
+  loss_and_metrics(y, weights, rows, out);
+  backward(x, y, weights, rows);
+  update(learning_rate, state);
+}
+
+void FusedTrainer::train_epoch(const float* x, const float* y, const float* weights,
+                               const int64_t* order, int64_t n, int64_t batch_size,
+                               double learning_rate, OptimizerState* state, double* out) {
+  if (batch_size < 1 || batch_size > plan_.max_batch) {
+    throw std::invalid_argument("batch_size out of range");
+  }
+  const int64_t in = input_width();
+  const int64_t label_cols = label_width();
+  const int64_t stride = 1 + metric_count();
+  for (int64_t start = 0, b = 0; start < n; start += batch_size, ++b) {
+    const int64_t rows = std::min(batch_size, n - start);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t src = order[start + r];
+      std::memcpy(gather_x_.data() + r * in, x + src * in, sizeof(float) * in);
+      std::memcpy(gather_y_.data() + r * label_cols, y + src * label_cols,
+                  sizeof(float) * label_cols);
+      if (weights) gather_w_[r] = weights[src];
+    }
+    train_batch(gather_x_.data(), gather_y_.data(), weights ? gather_w_.data() : nullptr, rows,
+                learning_rate, state, out + b * stride);
+  }
+}
+
+void FusedTrainer::evaluate_batch(const float* x, const float* y, const float* weights,
+                                  int64_t rows, double* out) {
+  if (rows < 1 || rows > plan_.max_batch) throw std::invalid_argument("rows out of range");
+  forward(x, rows);
+  loss_and_metrics(y, weights, rows, out);
+}
+
+void FusedTrainer::predict(const float* x, int64_t rows, float* out) {
+  const int64_t in = input_width();
+  const int64_t cols = output_width();
+  for (int64_t start = 0; start < rows; start += plan_.max_batch) {
+    const int64_t chunk = std::min(plan_.max_batch, rows - start);
+    forward(x + start * in, chunk);
+    std::memcpy(out + start * cols, outputs_.back().data(), sizeof(float) * chunk * cols);
+  }
+}
+
+}  // namespace lamina

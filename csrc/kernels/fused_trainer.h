@@ -1,0 +1,135 @@
+// A whole training step of a stack of dense layers in one call: forward, loss, metrics,
+// backward and the optimizer update, composed from the dense, softmax, cross-entropy and
+// optimizer kernels, with TF.js's formulas (the same ones the Python tape path uses).
+//
+// The plan is built once: layer shapes, activations, loss, metrics, optimizer, and pointers
+// to the weight and slot buffers, which the trainer updates in place (the caller owns them
+// and keeps them alive). Every workspace is allocated in the constructor for `max_batch`
+// rows; nothing is allocated per step.
+//
+// The model is a list of stages:
+//   dense       Y = act(X·W + b)          (b may be null)
+//   activation  Y = act(X)                 (an Activation layer)
+//   softmax     Y = softmax(X) row-wise    (only as the last stage)
+// The loss of one batch of n rows with per-row weights w_r (1 when none are given) is
+//   L = (1/n)·Σ_r w_r·loss_r,
+// loss_r as TF.js's Layers losses (categoricalCrossentropy normalises then clips the
+// probabilities at ε = 1e-7; sparse clips first; binary clips then takes logits; mse is the
+// mean of squares over the row). Metrics are the unweighted batch means of their per-row
+// values, computed from the same forward pass, before the update.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/activations.h"
+
+namespace lamina {
+
+enum class StageKind { dense, activation, softmax };
+
+enum class LossKind {
+  categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
+  mean_squared_error, mean_absolute_error
+};
+
+// A metric is an accuracy or the per-row value of a loss (unweighted, no gradient).
+enum class MetricKind {
+  binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+  categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
+  mean_squared_error, mean_absolute_error
+};
+
+enum class OptimizerKind { sgd, momentum, adam, adamax, rmsprop, adagrad, adadelta };
+
+// How many slot buffers each variable has under each optimizer (TF.js's slot kinds):
+// sgd 0, momentum 1, adam 2 (m, v), adamax 2 (m, u), rmsprop 2 or 3 (rms, momentum[, mg]),
+// adagrad 1, adadelta 2 (accum_grad, accum_update).
+int optimizer_slot_count(OptimizerKind kind, bool centered);
+
+struct Stage {
+  StageKind kind = StageKind::dense;
+  Activation act = Activation::linear;
+  int64_t in = 0, out = 0;        // widths (equal for activation and softmax)
+  float* kernel = nullptr;        // dense: [in, out]
+  float* bias = nullptr;          // dense: [out] or null
+  float* kernel_slots[3] = {};    // optimizer slots, each shaped as the kernel
+  float* bias_slots[3] = {};
+};
+
+// Hyperparameters that stay fixed for a plan (the learning rate is given per call).
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::sgd;
+  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7;  // adam, adamax; epsilon also rmsprop/adagrad/adadelta
+  double momentum = 0.0;                              // momentum, rmsprop
+  double decay = 0.0;                                 // adamax decay; rmsprop decay (ρ)
+  double rho = 0.95;                                  // adadelta
+  bool nesterov = false, centered = false;
+};
+
+// What advances from step to step, read and written by every training call, so the caller's
+// optimizer object always shows the state after the last step:
+//   iterations += 1 per step; Adam: beta1_power ← f32(beta1_power·f32(β1)), likewise β2;
+//   Adamax: beta1_power likewise (step t = iterations + 1 is passed to the kernel).
+struct OptimizerState {
+  int64_t iterations = 0;
+  float beta1_power = 1.0f, beta2_power = 1.0f;
+};
+
+struct FusedPlan {
+  std::vector<Stage> stages;
+  LossKind loss = LossKind::mean_squared_error;
+  std::vector<MetricKind> metrics;
+  OptimizerConfig optimizer;
+  int64_t max_batch = 32;
+  bool train = true;  // false: forward only (evaluate/predict); no gradient workspaces
+};
+
+class FusedTrainer {
+ public:
+  explicit FusedTrainer(FusedPlan plan);
+
+  int64_t input_width() const { return plan_.stages.front().in; }
+  int64_t output_width() const { return plan_.stages.back().out; }
+  int64_t max_batch() const { return plan_.max_batch; }
+  int64_t metric_count() const { return static_cast<int64_t>(plan_.metrics.size()); }
+  // Columns of y: the output width, or 1 for sparse categorical labels.
+  int64_t label_width() const;
+
+  // One optimizer step on rows x [rows, in], y [rows, label_width], weights [rows] or null,
+  // 1 <= rows <= max_batch. out[0] = L (before the update), out[1 + k] = metric k's mean.
+  void train_batch(const float* x, const float* y, const float* weights, int64_t rows,
+                   double learning_rate, OptimizerState* state, double* out);
+
+  // A whole epoch: batch b holds rows order[b·batch_size ...] of x, y and weights (gathered
+  // here), the last batch smaller. out is [batches, 1 + metrics], one train_batch result per
+  // batch. Needs batch_size <= max_batch and every order[i] in [0, x_rows).
+  void train_epoch(const float* x, const float* y, const float* weights, const int64_t* order,
+                   int64_t n, int64_t batch_size, double learning_rate, OptimizerState* state,
+                   double* out);
+
+  // Forward only (no dropout, no update): out as train_batch, for rows <= max_batch.
+  void evaluate_batch(const float* x, const float* y, const float* weights, int64_t rows,
+                      double* out);
+
+  // The model's output for rows of x, [rows, output_width], in chunks of max_batch rows.
+  void predict(const float* x, int64_t rows, float* out);
+
+ private:
+  void forward(const float* x, int64_t rows);
+  void loss_and_metrics(const float* y, const float* weights, int64_t rows, double* out);
+  void backward(const float* x, const float* y, const float* weights, int64_t rows);
+  void update(double learning_rate, OptimizerState* state);
+
+  FusedPlan plan_;
+  std::vector<std::vector<float>> outputs_;  // per stage: [max_batch, out]
+  std::vector<std::vector<float>> pre_;      // dense stages whose backward needs z: [max_batch, out]
+  std::vector<std::vector<float>> grad_kernel_, grad_bias_;
+  std::vector<float> grad_a_, grad_b_;       // ping-pong dY / dX buffers, [max_batch, widest]
+  std::vector<float> dz_scratch_;            // dense_backward's dZ, [max_batch, widest]
+  std::vector<float> row_loss_, row_metric_; // [max_batch]
+  std::vector<int32_t> labels_;              // sparse labels as class indices
+  std::vector<float> gather_x_, gather_y_, gather_w_;
+};
+
+}  // namespace lamina

@@ -1,0 +1,283 @@
+"""The fused training path: whole train steps of eligible models in one C++ call.
+
+`fit`, `train_on_batch`, `evaluate` and `predict` ask this module first. For a model it can
+run, it returns a runner over a `lamina._core.FusedTrainer`: a plan built once per compiled
+model (layer shapes, activations, loss, metrics, optimizer, workspaces for a maximum batch)
+that works on the very numpy buffers the model's Variables and the optimizer's slots own, so
+`model.weights[i].val` and `optimizer.get_weights()` always show the current state. The GIL
+is released for the whole call, so other Python threads keep running while `fit` runs.
+
+Eligible: a Sequential model (not a subclass) of Dense layers (activations linear relu relu6
+elu selu sigmoid hard_sigmoid tanh softplus softsign swish gelu mish, softmax on the last
+layer) and Activation layers of those kinds, on 2-D float32 inputs, every weight trainable,
+float32, without regularizers or constraints; losses categoricalCrossentropy,
+sparseCategoricalCrossentropy, binaryCrossentropy, meanSquaredError, meanAbsoluteError;
+metrics the accuracies and those losses; any of the seven lm.train optimizers (exact
+classes). Anything else returns None and the tape path runs, silently and correctly. The
+environment variable LAMINA_FUSED=0 (read at each call) forces the tape path.
+
+>>> import lamina as lm
+>>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[1])])
+>>> model.compile(optimizer=lm.train.sgd(0.1), loss="meanSquaredError")
+>>> from lamina.engine import fused
+>>> fused.is_eligible(model)
+True
+>>> model.add(lm.layers.dropout(rate=0.5))
+>>> model.compile(optimizer=lm.train.sgd(0.1), loss="meanSquaredError")
+>>> fused.is_eligible(model)
+False
+"""
+
+import os
+
+import numpy as np
+
+from lamina import _core, activations, optimizers
+from lamina.layers.core import Activation, Dense
+from lamina.losses import layers as layer_losses
+from lamina import metrics as metric_functions
+
+__all__ = ["enabled", "is_eligible", "training_runner", "inference_runner"]
+
+_KERNEL_ACTIVATIONS = {"linear", "relu", "relu6", "elu", "selu", "sigmoid", "hard_sigmoid", "tanh",
+                       "softplus", "softsign", "swish", "gelu", "mish"}
+
+_LOSSES = {
+    layer_losses.categorical_crossentropy: "categorical_crossentropy",
+    layer_losses.sparse_categorical_crossentropy: "sparse_categorical_crossentropy",
+    layer_losses.binary_crossentropy: "binary_crossentropy",
+    layer_losses.mean_squared_error: "mean_squared_error",
+    layer_losses.mean_absolute_error: "mean_absolute_error",
+}
+
+_METRICS = {
+    metric_functions.binary_accuracy: "binary_accuracy",
+    metric_functions.categorical_accuracy: "categorical_accuracy",
+    metric_functions.sparse_categorical_accuracy: "sparse_categorical_accuracy",
+    **_LOSSES,
+}
+
+# Exact classes only: a subclass may override _update.
+_OPTIMIZERS = {optimizers.SGD: "sgd", optimizers.Momentum: "momentum", optimizers.Adam: "adam",
+               optimizers.Adamax: "adamax", optimizers.RMSProp: "rmsprop",
+               optimizers.Adagrad: "adagrad", optimizers.Adadelta: "adadelta"}
+
+
+def enabled():
+    """False when the environment variable LAMINA_FUSED is '0' (read at each call).
+
+    >>> enabled() in (True, False)
+    True
+    """
+    return os.environ.get("LAMINA_FUSED", "1") != "0"
+
+
+def _activation_name(activation):
+    """The kernel's name for a built-in activation, 'softmax', or None (not fusable)."""
+    if isinstance(activation, activations._Function) or not isinstance(activation, activations.Activation):
+        return None
+    name = activation.name
+    return name if name in _KERNEL_ACTIVATIONS or name == "softmax" else None
+
+
+def _stages(model):
+    """[(kind, activation name, Dense layer or None)] for an eligible model, else None."""
+    from lamina.models import Sequential  # models imports the engine
+
+    if type(model) is not Sequential or not model.layers or len(model._input_batch_shape()) != 2:
+        return None
+    stages = []
+    for layer in model.layers:
+        if type(layer) is Dense:
+            if (layer.kernel is None or layer.kernel_regularizer or layer.bias_regularizer
+                    or layer.activity_regularizer or layer.kernel_constraint or layer.bias_constraint):
+                return None
+            act = _activation_name(layer.activation)
+            if act is None:
+                return None
+            stages.append(("dense", "linear" if act == "softmax" else act, layer))
+            if act == "softmax":
+                stages.append(("softmax", None, None))
+        elif type(layer) is Activation:
+            act = _activation_name(layer.activation)
+            if act is None:
+                return None
+            stages.append(("softmax", None, None) if act == "softmax" else ("activation", act, None))
+        else:
+            return None
+    if any(kind == "softmax" for kind, _, _ in stages[:-1]):
+        return None
+    weights = [w for _, _, layer in stages if layer for w in (layer.kernel, layer.bias) if w is not None]
+    compiled = getattr(model, "_collected_weights", None)
+    if (compiled is None or [id(w) for w in compiled] != [id(w) for w in weights]
+            or [id(w) for w in model.weights] != [id(w) for w in weights]
+            or not all(w.trainable and w.dtype == "float32" for w in weights)):
+        return None
+    return stages
+
+
+def is_eligible(model):
+    """Whether the fused path can train this compiled model (see the module docstring)."""
+    if not getattr(model, "_compiled", False):
+        return False
+    return (_stages(model) is not None and model._loss_fn in _LOSSES
+            and all(fn in _METRICS for _, fn in model._metric_fns)
+            and type(model.optimizer) in _OPTIMIZERS)
+
+
+def _hyperparameters(optimizer):
+    kind = _OPTIMIZERS[type(optimizer)]
+    if kind == "momentum":
+        return {"momentum": optimizer.momentum, "nesterov": optimizer.use_nesterov}
+    if kind in ("adam", "adamax"):
+        values = {"beta1": optimizer.beta1, "beta2": optimizer.beta2, "epsilon": optimizer.epsilon}
+        if kind == "adamax":
+            values["decay"] = optimizer.decay
+        return values
+    if kind == "rmsprop":
+        return {"decay": optimizer.decay, "momentum": optimizer.momentum, "epsilon": optimizer.epsilon,
+                "centered": optimizer.centered}
+    if kind == "adagrad":
+        return {"epsilon": optimizers.EPSILON}
+    if kind == "adadelta":
+        return {"rho": optimizer.rho, "epsilon": optimizer.epsilon}
+    return {}
+
+
+class _Runner:
+    """A FusedTrainer with what it was built from, so a stale plan is noticed and rebuilt."""
+
+    def __init__(self, model, stages, train, max_batch):
+        self.model = model
+        self.optimizer = model.optimizer
+        self.loss_fn = model._loss_fn
+        self.metric_fns = [fn for _, fn in model._metric_fns]
+        self.train = train
+        variables = [w.read() for w in model._collected_weights]
+        self.buffers = [v._data for v in variables]
+        self.slots = []
+        if train:
+            # Made now, in the tape's order (TF.js creates them lazily at the first step).
+            names = {v.name for v in variables}
+            self.slots = [self.optimizer._slots_for(v, i, names) for i, v in enumerate(variables)]
+        kinds = self.optimizer.slot_kinds
+        self.slot_arrays = [[slots[kind] for kind in kinds] for slots in self.slots]
+        self.hyperparameters = _hyperparameters(self.optimizer)
+        specs, position = [], 0
+        for kind, act, layer in stages:
+            spec = {"kind": kind, "activation": act or "linear"}
+            if layer is not None:
+                spec["kernel"] = self.buffers[position]
+                spec["kernel_slots"] = self.slot_arrays[position] if train else []
+                position += 1
+                if layer.bias is not None:
+                    spec["bias"] = self.buffers[position]
+                    spec["bias_slots"] = self.slot_arrays[position] if train else []
+                    position += 1
+            specs.append(spec)
+        self.trainer = _core.FusedTrainer(
+            specs, int(model._input_batch_shape()[-1]), _LOSSES[self.loss_fn],
+            [_METRICS[fn] for fn in self.metric_fns], _OPTIMIZERS[type(self.optimizer)],
+            self.hyperparameters, int(max_batch), train)
+        self.max_batch = int(max_batch)
+        self.sparse = _LOSSES[self.loss_fn] == "sparse_categorical_crossentropy"
+
+    def current(self, model, max_batch):
+        """Whether this plan still describes `model` (same objects, same buffers and slots)."""
+        if (model.optimizer is not self.optimizer or model._loss_fn is not self.loss_fn
+                or max_batch > self.max_batch
+                or [fn for _, fn in model._metric_fns] != self.metric_fns
+                or _hyperparameters(self.optimizer) != self.hyperparameters):
+            return False
+        variables = [w.read() for w in model._collected_weights]
+        if len(variables) != len(self.buffers) or any(v._data is not b for v, b in zip(variables, self.buffers)):
+            return False
+        if self.train:
+            by_name = self.optimizer._slots_by_variable
+            kinds = self.optimizer.slot_kinds
+            for v, arrays in zip(variables, self.slot_arrays):
+                slots = by_name.get(v.name)
+                if slots is None or any(slots.arrays.get(k) is not a for k, a in zip(kinds, arrays)):
+                    return False
+        return True
+
+    # --- optimizer state, synced both ways around every call
+
+    def _state(self):
+        opt = self.optimizer
+        return (opt._iterations, float(getattr(opt, "_acc_beta1", 1.0)), float(getattr(opt, "_acc_beta2", 1.0)))
+
+    def _store(self, iterations, beta1_power, beta2_power):
+        opt = self.optimizer
+        opt._iterations = int(iterations)
+        if hasattr(opt, "_acc_beta1"):
+            opt._acc_beta1 = np.float32(beta1_power)
+        if hasattr(opt, "_acc_beta2"):
+            opt._acc_beta2 = np.float32(beta2_power)
+
+    def labels(self, y):
+        """y as the trainer takes it: sparse labels as one column."""
+        return y.reshape(-1) if self.sparse else y
+
+    def train_batch(self, x, y, weights):
+        """One step; [loss, metrics...] as floats."""
+        out, *state = self.trainer.train_batch(x, self.labels(y), weights, self.optimizer.learning_rate,
+                                               *self._state())
+        self._store(*state)
+        return [float(v) for v in out]
+
+    def train_epoch(self, x, y, weights, order, batch_size):
+        """One call for all batches of `order`; a [batches, 1 + metrics] float64 array."""
+        out, *state = self.trainer.train_epoch(x, self.labels(y), weights, order, batch_size,
+                                               self.optimizer.learning_rate, *self._state())
+        self._store(*state)
+        return out
+
+    def evaluate_batch(self, x, y, weights):
+        return self.trainer.evaluate_batch(x, self.labels(y), weights)
+
+    def predict(self, x):
+        return self.trainer.predict(x)
+
+
+def _labels_usable(model, y):
+    """Sparse labels must be class indices in range, else the tape path raises its error."""
+    if model._loss_fn is not layer_losses.sparse_categorical_crossentropy and not any(
+            fn is layer_losses.sparse_categorical_crossentropy for _, fn in model._metric_fns):
+        return True
+    classes = model._output_shape()[-1]
+    indices = np.floor(y)
+    return bool(np.all((indices >= 0) & (indices < classes)))
+
+
+def _runner(model, train, max_batch):
+    if not enabled() or not is_eligible(model):
+        return None
+    cache = model.__dict__.setdefault("_fused_runners", {})
+    runner = cache.get(train)
+    if runner is None or not runner.current(model, max_batch):
+        runner = _Runner(model, _stages(model), train, max(max_batch, 1))
+        cache[train] = runner
+    return runner
+
+
+def _arrays_usable(x, y=None, weights=None):
+    arrays = [x] + [a for a in (y, weights) if a is not None]
+    return all(isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous for a in arrays)
+
+
+def training_runner(model, x, y, weights, batch_size):
+    """A runner that trains `model` on rows of x, y (float32 arrays) in batches of at most
+    batch_size, or None for the tape path."""
+    if not _arrays_usable(x, y, weights) or x.ndim != 2 or not _labels_usable(model, y):
+        return None
+    return _runner(model, True, batch_size)
+
+
+def inference_runner(model, x, batch_size, y=None, weights=None):
+    """A forward-only runner (evaluate with y, predict without), or None for the tape path."""
+    if not _arrays_usable(x, y, weights) or x.ndim != 2 or (y is not None and not _labels_usable(model, y)):
+        return None
+    if y is None and not getattr(model, "_compiled", False):
+        return None
+    return _runner(model, False, batch_size)

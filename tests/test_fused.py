@@ -1,0 +1,402 @@
+"""The fused training path (lamina.engine.fused + _core.FusedTrainer) against the tape path.
+
+The oracle is the tape: the same model, initial weights, data and shuffling trained with
+LAMINA_FUSED=0 must end with the same weights (within 1e-5 relative after 200 steps), the
+same optimizer state, and the same history/log keys with close values.
+"""
+
+import asyncio
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import lamina as lm
+from lamina import _core
+from lamina.engine import fused, training
+
+ACTIVATIONS = ["linear", "relu", "relu6", "elu", "selu", "sigmoid", "hard_sigmoid", "tanh", "softplus",
+               "softsign", "swish", "gelu", "mish"]
+
+OPTIMIZERS = {
+    "sgd": lambda: lm.train.sgd(0.1),
+    "momentum": lambda: lm.train.momentum(0.05, 0.9),
+    "nesterov": lambda: lm.train.momentum(0.05, 0.9, use_nesterov=True),
+    "adam": lambda: lm.train.adam(0.01),
+    "adamax": lambda: lm.train.adamax(0.01, decay=0.01),
+    "rmsprop": lambda: lm.train.rmsprop(0.005),
+    "rmsprop_centered": lambda: lm.train.rmsprop(0.002, momentum=0.5, centered=True),
+    "adagrad": lambda: lm.train.adagrad(0.1),
+    "adadelta": lambda: lm.train.adadelta(1.0),
+}
+
+
+def data(rows=64, inputs=6, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, inputs)).astype(np.float32)
+    labels = rng.integers(0, classes, rows)
+    return x, labels
+
+
+def build(layers, optimizer, loss, metrics=None):
+    model = lm.sequential(layers=layers())
+    model.compile(optimizer=optimizer(), loss=loss, metrics=metrics)
+    return model
+
+
+def dense_stack(hidden="relu", output="softmax", inputs=6, classes=3, use_bias=True):
+    return lambda: [lm.layers.dense(units=8, input_shape=[inputs], activation=hidden, use_bias=use_bias),
+                    lm.layers.dense(units=classes, activation=output, use_bias=use_bias)]
+
+
+def _no_tape(*args):
+    raise AssertionError("the tape path ran where the fused path should have")
+
+
+def train_both(monkeypatch, layers, optimizer, loss, x, y, metrics=None, **fit_args):
+    """(fused model, tape model, fused history, tape history) after fitting the same start."""
+    fit_args = {"batch_size": 16, "epochs": 50, "verbose": 0, **fit_args}
+    models, histories = [], []
+    start = None
+    for flag in ("1", "0"):
+        model = build(layers, optimizer, loss, metrics)
+        if start is None:
+            start = model.get_weights()
+            assert fused.is_eligible(model)
+        else:
+            model.set_weights(start)
+        monkeypatch.setenv("LAMINA_FUSED", flag)
+        lm.random.set_seed(7)  # the same shuffles on both paths
+        with monkeypatch.context() as patch:
+            if flag == "1":  # the fused run must never fall back to the tape
+                patch.setattr(training, "_train_step", _no_tape)
+            histories.append(model.fit(x, y, **fit_args))
+        models.append(model)
+    return models[0], models[1], histories[0], histories[1]
+
+
+def assert_same_weights(a, b, rel=1e-5):
+    for got, want in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=rel, atol=rel * max(1.0, float(np.abs(want).max())))
+
+
+def assert_same_history(a, b, rel=1e-5):
+    assert list(a.history) == list(b.history)
+    assert a.epoch == b.epoch
+    for key in b.history:
+        np.testing.assert_allclose(a.history[key], b.history[key], rtol=rel, atol=rel)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_optimizer_matches_the_tape(monkeypatch, name):
+    x, labels = data()
+    y = np.eye(3, dtype=np.float32)[labels]
+    a, b, ha, hb = train_both(monkeypatch, dense_stack(), OPTIMIZERS[name], "categoricalCrossentropy", x, y,
+                              metrics=["accuracy"])
+    assert a.optimizer.iterations == b.optimizer.iterations == 200
+    assert_same_weights(a, b)
+    assert_same_history(ha, hb)
+    if name != "adamax":  # Adamax state is not readable, as in TF.js
+        for got, want in zip(a.optimizer.get_weights(), b.optimizer.get_weights()):
+            assert got["name"].split("/", 1)[1:] == want["name"].split("/", 1)[1:]
+            np.testing.assert_allclose(got["tensor"]._data, want["tensor"]._data, rtol=1e-5, atol=1e-6)
+    for attribute in ("_acc_beta1", "_acc_beta2"):
+        assert getattr(a.optimizer, attribute, None) == getattr(b.optimizer, attribute, None)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation_matches_the_tape(monkeypatch, activation):
+    x, labels = data(seed=1)
+    y = np.stack([np.sin(x[:, 0]), np.cos(x[:, 1])], axis=1).astype(np.float32)
+    layers = dense_stack(hidden=activation, output=activation, classes=2)
+    a, b, ha, hb = train_both(monkeypatch, layers, lambda: lm.train.adam(0.01), "meanSquaredError", x, y,
+                              metrics=["mse", "mae"])
+    assert_same_weights(a, b)
+    assert_same_history(ha, hb)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu", "softmax"])
+def test_activation_layers_match_the_tape(monkeypatch, activation):
+    x, labels = data(seed=2)
+    y = np.eye(3, dtype=np.float32)[labels]
+    layers = lambda: [lm.layers.dense(units=8, input_shape=[6]), lm.layers.activation("elu"),
+                      lm.layers.dense(units=3), lm.layers.activation(activation)]
+    loss = "categoricalCrossentropy" if activation == "softmax" else "meanSquaredError"
+    a, b, ha, hb = train_both(monkeypatch, layers, lambda: lm.train.sgd(0.05), loss, x, y)
+    assert_same_weights(a, b)
+    assert_same_history(ha, hb)
+
+
+@pytest.mark.parametrize("loss, output, metrics", [
+    ("categoricalCrossentropy", "softmax", ["accuracy", "ce"]),
+    ("sparseCategoricalCrossentropy", "softmax", ["accuracy", "ce"]),
+    ("binaryCrossentropy", "sigmoid", ["accuracy", "ce", "mse"]),
+    ("meanSquaredError", "linear", ["mae"]),
+    ("meanAbsoluteError", "tanh", ["mse"]),
+])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_every_loss_matches_the_tape(monkeypatch, loss, output, metrics, use_bias):
+    x, labels = data(seed=3)
+    if loss == "sparseCategoricalCrossentropy":
+        y = labels.astype(np.float32)[:, None]
+    elif loss == "binaryCrossentropy":
+        y = (x[:, :3] > 0).astype(np.float32)
+    else:
+        y = np.eye(3, dtype=np.float32)[labels]
+    a, b, ha, hb = train_both(monkeypatch, dense_stack(output=output, use_bias=use_bias),
+                              lambda: lm.train.adam(0.02), loss, x, y, metrics=metrics)
+    assert_same_weights(a, b)
+    assert_same_history(ha, hb)
+    assert len(a.weights) == (4 if use_bias else 2)
+
+
+def test_class_and_sample_weights_match_the_tape(monkeypatch):
+    x, labels = data(seed=4)
+    y = np.eye(3, dtype=np.float32)[labels]
+    sample_weight = np.random.default_rng(5).uniform(0.1, 2.0, len(x)).astype(np.float32)
+    a, b, ha, hb = train_both(monkeypatch, dense_stack(), lambda: lm.train.momentum(0.05, 0.9),
+                              "categoricalCrossentropy", x, y, metrics=["acc"],
+                              class_weight={0: 1.0, 1: 3.0, 2: 0.5}, sample_weight=sample_weight)
+    assert_same_weights(a, b)
+    assert_same_history(ha, hb)
+
+
+def test_per_batch_logs_match_the_tape_with_a_callback_and_validation(monkeypatch):
+    """A user callback makes fit call C++ once per batch; its logs equal the tape's."""
+    x, labels = data(rows=70, seed=6)
+    y = np.eye(3, dtype=np.float32)[labels]
+    logs = {}
+    for flag in ("1", "0"):
+        seen = logs.setdefault(flag, [])
+        callback = lm.callbacks.lambda_callback(on_batch_end=lambda batch, log, seen=seen: seen.append(dict(log)))
+        lm.random.set_seed(3)
+        model = build(dense_stack(), lambda: lm.train.adam(0.01), "categoricalCrossentropy", ["accuracy"])
+        if flag == "1":
+            start = model.get_weights()
+        else:
+            model.set_weights(start)
+        monkeypatch.setenv("LAMINA_FUSED", flag)
+        lm.random.set_seed(9)
+        history = model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[callback],
+                            validation_split=0.2)
+        logs[flag + "history"] = history
+    assert [list(log) for log in logs["1"]] == [list(log) for log in logs["0"]]
+    for got, want in zip(logs["1"], logs["0"]):
+        assert got["batch"] == want["batch"] and got["size"] == want["size"]
+        assert got["loss"] == pytest.approx(want["loss"], rel=1e-5)
+        assert got["acc"] == pytest.approx(want["acc"], rel=1e-6)
+    assert list(logs["1history"].history) == ["val_loss", "val_acc", "loss", "acc"]
+    assert_same_history(logs["1history"], logs["0history"])
+
+
+def test_whole_epochs_run_without_the_tape_and_lamina_fused_0_forces_it(monkeypatch):
+    x, labels = data()
+    y = np.eye(3, dtype=np.float32)[labels]
+    calls = []
+    original = training._train_step
+    monkeypatch.setattr(training, "_train_step", lambda *args: calls.append(1) or original(*args))
+    model = build(dense_stack(), lambda: lm.train.sgd(0.1), "categoricalCrossentropy")
+    monkeypatch.setenv("LAMINA_FUSED", "1")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert calls == [] and model.optimizer.iterations == 8
+    monkeypatch.setenv("LAMINA_FUSED", "0")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert len(calls) == 8 and model.optimizer.iterations == 16
+
+
+def test_weights_are_the_variables_own_buffers(monkeypatch):
+    monkeypatch.setenv("LAMINA_FUSED", "1")
+    x, labels = data()
+    y = np.eye(3, dtype=np.float32)[labels]
+    model = build(dense_stack(), lambda: lm.train.adam(0.01), "categoricalCrossentropy")
+    buffers = [w.val._data for w in model.weights]
+    before = [b.copy() for b in buffers]
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert all(w.val._data is b for w, b in zip(model.weights, buffers))
+    assert all(not np.array_equal(b, old) for b, old in zip(buffers, before))
+    # Optimizer state replaced by set_weights is picked up: the plan is rebuilt.
+    state = model.optimizer.get_weights()
+    model.optimizer.set_weights([{"name": s["name"], "tensor": s["tensor"]} for s in state])
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert model.optimizer.iterations == 8
+
+
+def test_train_on_batch_evaluate_predict_match_the_tape(monkeypatch):
+    x, labels = data(rows=50, seed=8)
+    y = np.eye(3, dtype=np.float32)[labels]
+    results = {}
+    for flag in ("1", "0"):
+        model = build(dense_stack(), lambda: lm.train.rmsprop(0.01), "categoricalCrossentropy", ["accuracy"])
+        if flag == "1":
+            start = model.get_weights()
+        else:
+            model.set_weights(start)
+        monkeypatch.setenv("LAMINA_FUSED", flag)
+        steps = [model.train_on_batch(x[i:i + 20], y[i:i + 20], class_weight={0: 2.0, 1: 1.0, 2: 1.0})
+                 for i in (0, 20, 30)]
+        evaluated = [v.item() for v in model.evaluate(x, y, batch_size=16)]
+        predicted = model.predict(x, batch_size=7).array()
+        results[flag] = (steps, evaluated, predicted, model.get_weights())
+    for got, want in zip(results["1"][:2], results["0"][:2]):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(results["1"][2], results["0"][2], rtol=1e-5, atol=1e-7)
+    for got, want in zip(results["1"][3], results["0"][3]):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("variant", ["dropout", "regularizer", "constraint", "custom_layer", "custom_loss",
+                                     "frozen", "gelu_new"])
+def test_ineligible_models_fall_back_and_still_train(monkeypatch, variant):
+    monkeypatch.setenv("LAMINA_FUSED", "1")
+
+    class Scale(lm.layers.Layer):
+        def call(self, inputs, training=False):
+            return inputs * 2.0
+
+    first = {"units": 8, "input_shape": [6], "activation": "relu"}
+    if variant == "regularizer":
+        first["kernel_regularizer"] = lm.regularizers.l2()
+    if variant == "constraint":
+        first["kernel_constraint"] = lm.constraints.max_norm()
+    if variant == "gelu_new":
+        first["activation"] = "gelu_new"
+    layers = [lm.layers.dense(**first)]
+    if variant == "dropout":
+        layers.append(lm.layers.dropout(rate=0.3))
+    if variant == "custom_layer":
+        layers.append(Scale())
+    layers.append(lm.layers.dense(units=3, activation="softmax"))
+    model = lm.sequential(layers=layers)
+    if variant == "frozen":
+        model.layers[0].trainable = False
+    loss = (lambda t, p: lm.losses.layers.mean_squared_error(t, p)) if variant == "custom_loss" \
+        else "categoricalCrossentropy"
+    model.compile(optimizer=lm.train.sgd(0.5), loss=loss)
+    assert not fused.is_eligible(model)
+    x, labels = data()
+    y = np.eye(3, dtype=np.float32)[labels]
+    history = model.fit(x, y, batch_size=16, epochs=10, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_sparse_labels_out_of_range_give_the_tapes_error(monkeypatch):
+    monkeypatch.setenv("LAMINA_FUSED", "1")
+    x, labels = data()
+    model = build(dense_stack(), lambda: lm.train.sgd(0.1), "sparseCategoricalCrossentropy")
+    y = labels.astype(np.float32)[:, None]
+    y[5] = 3
+    with pytest.raises(ValueError, match=r"class indices in \[0, 3\)"):
+        model.fit(x, y, verbose=0)
+
+
+def test_other_python_threads_run_during_fit(monkeypatch):
+    """The GIL is released for the whole epoch: a counter thread advances meanwhile."""
+    monkeypatch.setenv("LAMINA_FUSED", "1")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4096, 256)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 4096)]
+    model = lm.sequential(layers=[lm.layers.dense(units=256, input_shape=[256], activation="relu"),
+                                  lm.layers.dense(units=10, activation="softmax")])
+    model.compile(optimizer="adam", loss="categoricalCrossentropy")
+    model.fit(x[:64], y[:64], epochs=1, verbose=0)  # the plan is built here, outside the timing
+    counter, stop = [0], threading.Event()
+
+    def count():
+        while not stop.is_set():
+            counter[0] += 1
+
+    thread = threading.Thread(target=count)
+    thread.start()
+    time.sleep(0.01)
+    try:
+        began = time.perf_counter()
+        before = counter[0]
+        model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+        during = counter[0] - before
+        elapsed = time.perf_counter() - began
+    finally:
+        stop.set()
+        thread.join()
+    # Epoch mode makes 2 Python-level calls; holding the GIL would allow ~2 switch intervals.
+    assert elapsed > 0.02
+    assert during > 1000
+
+
+def test_fused_trainer_rejects_bad_arguments():
+    kernel = np.zeros((4, 3), np.float32)
+    bias = np.zeros(3, np.float32)
+    stage = {"kind": "dense", "activation": "relu", "kernel": kernel, "bias": bias,
+             "kernel_slots": [], "bias_slots": []}
+
+    def make(**changes):
+        args = {"stages": [stage], "input_width": 4, "loss": "mean_squared_error", "metrics": [],
+                "optimizer": "sgd", "hyperparameters": {}, "max_batch": 8}
+        args.update(changes)
+        return _core.FusedTrainer(**args)
+
+    trainer = make()
+    x, y = np.zeros((2, 4), np.float32), np.zeros((2, 3), np.float32)
+    out, iterations, _, _ = trainer.train_batch(x, y, None, 0.1, 0)
+    assert out.shape == (1,) and iterations == 1
+    with pytest.raises(TypeError, match="x must have dtype float32, got float64"):
+        trainer.train_batch(x.astype(np.float64), y, None, 0.1, 0)
+    with pytest.raises(ValueError, match=r"y must have shape \(\*, 3\), got \(2, 2\)"):
+        trainer.train_batch(x, np.zeros((2, 2), np.float32), None, 0.1, 0)
+    with pytest.raises(ValueError, match="x must be C-contiguous"):
+        trainer.train_batch(np.zeros((4, 2), np.float32).T, y, None, 0.1, 0)
+    with pytest.raises(ValueError, match=r"between 1 and 8 rows"):
+        trainer.train_batch(np.zeros((9, 4), np.float32), np.zeros((9, 3), np.float32), None, 0.1, 0)
+    with pytest.raises(ValueError, match=r"weights must have shape \(2,\)"):
+        trainer.train_batch(x, y, np.ones(3, np.float32), 0.1, 0)
+    with pytest.raises(ValueError, match="must not share memory with x"):
+        trainer.train_batch(kernel.reshape(-1)[:8].reshape(2, 4), y, None, 0.1, 0)
+    with pytest.raises(ValueError, match="learning_rate must be a finite number"):
+        trainer.train_batch(x, y, None, float("nan"), 0)
+    with pytest.raises(ValueError, match=r"order\[1\] must be a row of x in \[0, 2\), got 5"):
+        trainer.train_epoch(x, y, None, np.array([0, 5]), 2, 0.1, 0)
+    with pytest.raises(TypeError, match="order must be a numpy.ndarray of int64"):
+        trainer.train_epoch(x, y, None, np.array([0, 1], np.int32), 2, 0.1, 0)
+    with pytest.raises(ValueError, match=r"batch_size must be in \[1, 8\]"):
+        trainer.train_epoch(x, y, None, np.array([0, 1]), 9, 0.1, 0)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        make(loss="hinge")
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        make(optimizer="lbfgs")
+    with pytest.raises(ValueError, match=r"activation'\] must be one of"):
+        make(stages=[dict(stage, activation="gelu_new")])
+    with pytest.raises(ValueError, match=r"kernel'\] must have shape \(5, \*\)"):
+        make(input_width=5)
+    with pytest.raises(ValueError, match="must be a writeable array"):
+        read_only = kernel.copy()
+        read_only.flags.writeable = False
+        make(stages=[dict(stage, kernel=read_only)])
+    with pytest.raises(ValueError, match=r"kernel_slots'\] must hold 2 array"):
+        make(optimizer="adam")
+    with pytest.raises(ValueError, match="must not share memory"):
+        make(stages=[dict(stage, bias=kernel.reshape(-1)[:3])])
+    with pytest.raises(ValueError, match="softmax is supported only as the last stage"):
+        make(stages=[{"kind": "softmax"}, stage])
+    with pytest.raises(ValueError, match="max_batch must be >= 1"):
+        make(max_batch=0)
+    with pytest.raises(ValueError, match="inference only"):
+        make(train=False).train_batch(x, y, None, 0.1, 0)
+
+
+def test_fit_async_is_awaitable(monkeypatch):
+    if not hasattr(lm.models.Sequential, "fit_async"):
+        pytest.skip("fit_async is not there yet")
+    x, labels = data()
+    y = np.eye(3, dtype=np.float32)[labels]
+    model = build(dense_stack(), lambda: lm.train.sgd(0.1), "categoricalCrossentropy")
+
+    async def main():
+        ticks = 0
+        task = asyncio.ensure_future(model.fit_async(x, y, batch_size=16, epochs=3, verbose=0))
+        while not task.done():
+            ticks += 1
+            await asyncio.sleep(0)
+        return await task, ticks
+
+    history, ticks = asyncio.run(main())
+    assert history.epoch == [0, 1, 2] and ticks >= 1
