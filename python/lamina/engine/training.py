@@ -21,8 +21,9 @@ import numbers
 import numpy as np
 
 from lamina import optimizers
-from lamina.callbacks import configure_callbacks
+from lamina.callbacks import BaseLogger, History, configure_callbacks
 from lamina.engine import data_checks
+from lamina.engine import fused as _fused
 from lamina.engine.data_checks import NOT_COMPILED, NotCompiledError
 from lamina.ops import add, mean, mul, reshape
 from lamina.ops.tape import no_grad
@@ -162,9 +163,13 @@ def _test_loop(model, x, y, batch_size, weights=None):
     """[loss, metrics...] over all of x: batch means weighted by batch size (TF.js testLoop)."""
     totals = np.zeros(1 + len(model._metric_fns))
     samples = x.shape[0]
+    runner = _fused.inference_runner(model, x, batch_size, y, weights)
     for start, end in make_batches(samples, batch_size):
         wb = None if weights is None else weights[start:end]
-        totals += _test_batch(model, x[start:end], y[start:end], wb) * (end - start)
+        if runner is not None:
+            totals += runner.evaluate_batch(x[start:end], y[start:end], wb) * (end - start)
+        else:
+            totals += _test_batch(model, x[start:end], y[start:end], wb) * (end - start)
     return [float(v) for v in totals / samples] if samples else [math.nan] * len(totals)
 
 
@@ -226,11 +231,18 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
     model._stop_training = False  # after on_train_begin, as TF.js: setting it there is ignored
     order = np.arange(x.shape[0])
     rng = generator()
+    # The fused path runs whole epochs in one C++ call when no callback reads batch logs.
+    runner = _fused.training_runner(model, x, y, weights, batch_size)
+    whole_epochs = runner is not None and all(type(c) in (BaseLogger, History) for c in callback_list.callbacks)
     for epoch in range(initial_epoch, epochs):
         callback_list.on_epoch_begin(epoch, {})
         epoch_logs = {}
         if shuffle:
             rng.shuffle(order)  # Fisher–Yates on the previous epoch's order, as TF.js
+        if whole_epochs:
+            _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, labels, epoch_logs)
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            continue
         batches = make_batches(len(order), batch_size)
         for index, (start, end) in enumerate(batches):
             batch_logs = {}
@@ -238,7 +250,11 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
             rows = order[start:end]
             batch_logs["batch"] = index
             batch_logs["size"] = end - start
-            outs = _train_step(model, x[rows], y[rows], None if weights is None else weights[rows])
+            batch_weights = None if weights is None else weights[rows]
+            if runner is not None:
+                outs = runner.train_batch(x[rows], y[rows], batch_weights)
+            else:
+                outs = _train_step(model, x[rows], y[rows], batch_weights)
             batch_logs.update(zip(labels, outs))
             if index == len(batches) - 1 and validation is not None:
                 # Written first, so val_ keys lead the epoch logs and the history (TF.js's order).
@@ -251,6 +267,23 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
         if model._stop_training:
             break
     callback_list.on_train_end({})
+
+
+def _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, labels, epoch_logs):
+    """One epoch in one fused call; epoch_logs as the tape loop's callbacks would write them
+    (val_ keys first, then BaseLogger's size-weighted batch means, summed in its order)."""
+    batches = make_batches(len(order), batch_size)
+    if not batches:
+        return
+    per_batch = runner.train_epoch(x, y, weights, order, batch_size)
+    if validation is not None:
+        val_outs = _test_loop(model, validation[0], validation[1], batch_size)
+        epoch_logs.update(("val_" + label, value) for label, value in zip(labels, val_outs))
+    for column, label in enumerate(labels):
+        total = 0
+        for index, (start, end) in enumerate(batches):
+            total += float(per_batch[index, column]) * (end - start)
+        epoch_logs[label] = total / len(order)
 
 
 # ---------------------------------------------------------------- evaluate, predict, train_on_batch
@@ -270,6 +303,9 @@ def predict(model, x, batch_size=32):
     """The model's output for x, computed in batches without recording anything or dropout."""
     batch_size = data_checks.check_batch_size(batch_size)
     x = data_checks.check_predict_input(x, model.input_names[0], model._input_batch_shape())
+    runner = _fused.inference_runner(model, x, batch_size)
+    if runner is not None:
+        return Tensor._wrap(runner.predict(x))
     with no_grad():
         batches = make_batches(x.shape[0], batch_size) or [(0, 0)]
         outputs = [model._forward(Tensor._wrap(x[start:end]), training=False)._data for start, end in batches]
@@ -280,5 +316,10 @@ def train_on_batch(model, x, y, class_weight=None, sample_weight=None):
     """One optimizer step on (x, y) as a single batch; the loss, or [loss, metrics...], as floats."""
     _require_compiled(model)
     x, y = _standardize_xy(model, x, y, check_batch_axis=True)
-    outs = _train_step(model, x, y, _sample_weights(y, class_weight, sample_weight))
+    weights = _sample_weights(y, class_weight, sample_weight)
+    runner = _fused.training_runner(model, x, y, weights, x.shape[0]) if x.shape[0] else None
+    if runner is not None:
+        outs = runner.train_batch(x, y, weights)
+    else:
+        outs = _train_step(model, x, y, weights)
     return outs[0] if len(outs) == 1 else outs
