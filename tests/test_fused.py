@@ -1,4 +1,4 @@
-"""The fused training path (lamina.engine.fused + _core.FusedTrainer) against the tape path.
+"""The fused training path (lamina.engine.fused + _core.fused.FusedTrainer) against the tape path.
 
 The oracle is the tape: the same model, initial weights, data and shuffling trained with
 LAMINA_FUSED=0 must end with the same weights (within 1e-5 relative after 200 steps), the
@@ -333,7 +333,7 @@ def test_fused_trainer_rejects_bad_arguments():
         args = {"stages": [stage], "input_width": 4, "loss": "mean_squared_error", "metrics": [],
                 "optimizer": "sgd", "hyperparameters": {}, "max_batch": 8}
         args.update(changes)
-        return _core.FusedTrainer(**args)
+        return _core.fused.FusedTrainer(**args)
 
     trainer = make()
     x, y = np.zeros((2, 4), np.float32), np.zeros((2, 3), np.float32)
@@ -383,20 +383,52 @@ def test_fused_trainer_rejects_bad_arguments():
         make(train=False).train_batch(x, y, None, 0.1, 0)
 
 
-def test_fit_async_is_awaitable(monkeypatch):
-    if not hasattr(lm.models.Sequential, "fit_async"):
-        pytest.skip("fit_async is not there yet")
-    x, labels = data()
-    y = np.eye(3, dtype=np.float32)[labels]
-    model = build(dense_stack(), lambda: lm.train.sgd(0.1), "categoricalCrossentropy")
+def test_fit_async_is_awaitable_and_the_event_loop_runs_meanwhile(monkeypatch):
+    monkeypatch.setenv("LAMINA_FUSED", "1")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4096, 128)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 4096)]
+    model = lm.sequential(layers=[lm.layers.dense(units=128, input_shape=[128], activation="relu"),
+                                  lm.layers.dense(units=10, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categoricalCrossentropy")
 
     async def main():
         ticks = 0
-        task = asyncio.ensure_future(model.fit_async(x, y, batch_size=16, epochs=3, verbose=0))
+        task = asyncio.ensure_future(model.fit_async(x, y, batch_size=32, epochs=3, verbose=0))
         while not task.done():
             ticks += 1
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.001)
         return await task, ticks
 
     history, ticks = asyncio.run(main())
-    assert history.epoch == [0, 1, 2] and ticks >= 1
+    assert history.epoch == [0, 1, 2] and model.optimizer.iterations == 3 * 128
+    assert ticks >= 5
+
+
+def test_fused_trainer_fuzzed_arguments_only_raise_type_or_value_errors():
+    """Random arguments (wrong types, shapes, dtypes, NaN, aliasing views) never crash."""
+    import random
+
+    kernel = np.zeros((4, 3), np.float32)
+    slots = [np.zeros((4, 3), np.float32), np.zeros((4, 3), np.float32)]
+    bias_slots = [np.zeros(3, np.float32), np.zeros(3, np.float32)]
+    stage = {"kind": "dense", "activation": "tanh", "kernel": kernel, "bias": np.zeros(3, np.float32),
+             "kernel_slots": slots, "bias_slots": bias_slots}
+    trainer = _core.fused.FusedTrainer([stage, {"kind": "softmax"}], 4, "categorical_crossentropy",
+                                       ["categorical_accuracy"], "adam", {"beta1": 0.9}, 8)
+    palette = [None, 0, 1, -1, 2.5, float("nan"), float("inf"), True, "x", [], [1.0], {},
+               np.zeros((2, 4), np.float32), np.ones((2, 3), np.float32), np.ones((9, 4), np.float32),
+               np.ones((0, 4), np.float32), np.ones(2, np.float32), np.ones((2, 4)), np.array([0, 1]),
+               np.array([0, 7]), np.array([-1]), np.ones((4, 2), np.float32).T, kernel, slots[0],
+               kernel.reshape(-1)[:8].reshape(2, 4), np.array(1.0, np.float32), 10**20]
+    pyrng = random.Random(0)
+    methods = [trainer.train_batch, trainer.train_epoch, trainer.evaluate_batch, trainer.predict,
+               lambda *a: _core.fused.FusedTrainer(*a)]
+    for _ in range(3000):
+        method = pyrng.choice(methods)
+        args = [pyrng.choice(palette) for _ in range(pyrng.randint(0, 9))]
+        try:
+            method(*args)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    # Reaching this line means no call crashed the process.

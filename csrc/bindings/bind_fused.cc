@@ -1,4 +1,4 @@
-// _core.FusedTrainer: a plan of dense/activation/softmax stages over the caller's own weight
+// _core.fused.FusedTrainer: a plan of dense/activation/softmax stages over the caller's own weight
 // and optimizer-slot arrays (kept alive here and updated in place), trained one batch or one
 // epoch per call with the GIL released. lamina.engine.fused builds it; see fused_trainer.h.
 #include <memory>
@@ -237,7 +237,10 @@ py::tuple state_tuple(py::object out, const OptimizerState& s) {
 }  // namespace
 
 void register_fused(py::module_& m) {
-  py::class_<Bound>(m, "FusedTrainer",
+  // A submodule: the class is built from lists of dicts by lamina.engine.fused, not a kernel
+  // function like the others in _core (whose signature-driven fuzz test could not build one).
+  py::module_ fused = m.def_submodule("fused", "The fused trainer (lamina.engine.fused builds it).");
+  py::class_<Bound>(fused, "FusedTrainer",
                     "A fused training plan over the given weight and slot arrays (updated in place).")
       .def(py::init([](py::list stages, int64_t input_width, const std::string& loss,
                        std::vector<std::string> metrics, const std::string& optimizer,

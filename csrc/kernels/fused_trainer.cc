@@ -167,6 +167,17 @@ int optimizer_slot_count(OptimizerKind kind, bool centered) {
 FusedTrainer::FusedTrainer(FusedPlan plan) : plan_(std::move(plan)) {
   if (plan_.stages.empty()) throw std::invalid_argument("a fused plan needs at least one stage");
   if (plan_.max_batch < 1) throw std::invalid_argument("max_batch must be >= 1");
+  // Sparse losses and metrics read one class index per row; the others a full label row.
+  // Mixing them would read y with the wrong row length, so such a plan is refused.
+  const bool sparse = uses_labels(plan_.loss);
+  for (MetricKind m : plan_.metrics) {
+    const bool sparse_metric = m == MetricKind::sparse_categorical_accuracy ||
+                               m == MetricKind::sparse_categorical_crossentropy;
+    if (sparse_metric != sparse) {
+      throw std::invalid_argument(
+          "sparse metrics need the sparse categorical loss, and it needs sparse metrics");
+    }
+  }
   const int64_t n = plan_.max_batch;
   int64_t widest = 1;
   for (const Stage& s : plan_.stages) widest = std::max({widest, s.in, s.out});

@@ -87,6 +87,8 @@ struct FusedPlan {
 
 class FusedTrainer {
  public:
+  // Throws std::invalid_argument for an empty plan, max_batch < 1, or sparse metrics with a
+  // non-sparse loss (or the reverse): their labels have different row lengths.
   explicit FusedTrainer(FusedPlan plan);
 
   int64_t input_width() const { return plan_.stages.front().in; }

@@ -1,7 +1,7 @@
 """The fused training path: whole train steps of eligible models in one C++ call.
 
 `fit`, `train_on_batch`, `evaluate` and `predict` ask this module first. For a model it can
-run, it returns a runner over a `lamina._core.FusedTrainer`: a plan built once per compiled
+run, it returns a runner over a `lamina._core.fused.FusedTrainer`: a plan built once per compiled
 model (layer shapes, activations, loss, metrics, optimizer, workspaces for a maximum batch)
 that works on the very numpy buffers the model's Variables and the optimizer's slots own, so
 `model.weights[i].val` and `optimizer.get_weights()` always show the current state. The GIL
@@ -56,6 +56,8 @@ _METRICS = {
     metric_functions.sparse_categorical_accuracy: "sparse_categorical_accuracy",
     **_LOSSES,
 }
+
+_SPARSE = {"sparse_categorical_accuracy", "sparse_categorical_crossentropy"}
 
 # Exact classes only: a subclass may override _update.
 _OPTIMIZERS = {optimizers.SGD: "sgd", optimizers.Momentum: "momentum", optimizers.Adam: "adam",
@@ -120,9 +122,13 @@ def is_eligible(model):
     """Whether the fused path can train this compiled model (see the module docstring)."""
     if not getattr(model, "_compiled", False):
         return False
-    return (_stages(model) is not None and model._loss_fn in _LOSSES
+    if not (_stages(model) is not None and model._loss_fn in _LOSSES
             and all(fn in _METRICS for _, fn in model._metric_fns)
-            and type(model.optimizer) in _OPTIMIZERS)
+            and type(model.optimizer) in _OPTIMIZERS):
+        return False
+    # Sparse metrics need sparse labels and the others full rows (the tape reports the mix).
+    sparse_loss = model._loss_fn is layer_losses.sparse_categorical_crossentropy
+    return all((_METRICS[fn] in _SPARSE) == sparse_loss for _, fn in model._metric_fns)
 
 
 def _hyperparameters(optimizer):
@@ -175,7 +181,7 @@ class _Runner:
                     spec["bias_slots"] = self.slot_arrays[position] if train else []
                     position += 1
             specs.append(spec)
-        self.trainer = _core.FusedTrainer(
+        self.trainer = _core.fused.FusedTrainer(
             specs, int(model._input_batch_shape()[-1]), _LOSSES[self.loss_fn],
             [_METRICS[fn] for fn in self.metric_fns], _OPTIMIZERS[type(self.optimizer)],
             self.hyperparameters, int(max_batch), train)
