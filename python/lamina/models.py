@@ -12,6 +12,7 @@
 [2, 3]
 """
 
+import asyncio
 import numbers
 import warnings
 
@@ -364,6 +365,22 @@ class Sequential:
                              callbacks=callbacks, validation_split=validation_split,
                              validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
                              sample_weight=sample_weight, initial_epoch=initial_epoch)
+
+    async def fit_async(self, x, y, **kwargs):
+        """`fit` for asyncio programs: awaitable, it runs fit in a worker thread
+        (asyncio.to_thread), so the event loop keeps running meanwhile (the fused path
+        releases the GIL for whole steps). Takes fit's arguments; returns the History.
+        Callbacks run in the worker thread.
+
+        >>> import asyncio
+        >>> import lamina as lm
+        >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[1])])
+        >>> model.compile(optimizer=lm.train.sgd(0.1), loss="meanSquaredError")
+        >>> history = asyncio.run(model.fit_async([[0.0], [1.0]], [[1.0], [3.0]], epochs=2, verbose=0))
+        >>> history.epoch
+        [0, 1]
+        """
+        return await asyncio.to_thread(self.fit, x, y, **kwargs)
 
     def evaluate(self, x, y, batch_size=32, verbose=0, sample_weight=None):
         """The mean loss over x (a scalar Tensor), or [loss, metrics...] when there are metrics.
