@@ -150,6 +150,9 @@ def _test_batch(model, x, y, weights=None):
     No dropout (training=False), nothing recorded, no regularization penalties (TF.js
     makeTestFunction).
     """
+    runner = _fused.inference_runner(model, x, len(x), y, weights) if len(x) else None
+    if runner is not None:
+        return runner.evaluate_batch(x, y, weights)
     with no_grad():
         xb, yb = Tensor._wrap(x), Tensor._wrap(y)
         wb = None if weights is None else Tensor._wrap(weights)
@@ -163,13 +166,9 @@ def _test_loop(model, x, y, batch_size, weights=None):
     """[loss, metrics...] over all of x: batch means weighted by batch size (TF.js testLoop)."""
     totals = np.zeros(1 + len(model._metric_fns))
     samples = x.shape[0]
-    runner = _fused.inference_runner(model, x, batch_size, y, weights)
     for start, end in make_batches(samples, batch_size):
         wb = None if weights is None else weights[start:end]
-        if runner is not None:
-            totals += runner.evaluate_batch(x[start:end], y[start:end], wb) * (end - start)
-        else:
-            totals += _test_batch(model, x[start:end], y[start:end], wb) * (end - start)
+        totals += _test_batch(model, x[start:end], y[start:end], wb) * (end - start)
     return [float(v) for v in totals / samples] if samples else [math.nan] * len(totals)
 
 
