@@ -1,8 +1,9 @@
 """Training throughput of the guide model through model.fit, beside a hand-written numpy loop.
 
 The TF.js guide's model: 784 -> 32 relu -> 10 softmax, categorical cross-entropy, SGD 0.1,
-batch 32, on random data (N samples per epoch). lamina trains it with `model.fit` (the tape
-path: every op recorded, then the backward walk and the C++ update kernels); numpy runs the
+batch 32, on random data (N samples per epoch). lamina trains it with `model.fit`, once on its
+default path (the fused C++ trainer for a model like this one) and once with LAMINA_FUSED=0
+(the tape: every op recorded, then the backward walk and the C++ update kernels); numpy runs the
 same maths written out by hand, forward, backward and update in float32. The two alternate in
 the same process, so machine load affects both alike. Prints samples/s and the ratio.
 
@@ -11,6 +12,7 @@ the same process, so machine load affects both alike. Prints samples/s and the r
 """
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -20,10 +22,14 @@ import lamina as lm
 INPUTS, HIDDEN, CLASSES, BATCH, LEARNING_RATE = 784, 32, 10, 32, 0.1
 
 
-def lamina_epoch(model, x, y):
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
-    return time.perf_counter() - start
+def lamina_epoch(model, x, y, fused=True):
+    os.environ["LAMINA_FUSED"] = "1" if fused else "0"
+    try:
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
+        return time.perf_counter() - start
+    finally:
+        os.environ.pop("LAMINA_FUSED", None)
 
 
 def numpy_epoch(weights, x, y, rng):
@@ -67,17 +73,21 @@ def main():
     model.compile(optimizer=lm.train.sgd(LEARNING_RATE), loss="categoricalCrossentropy")
     weights = [w.copy() for w in model.get_weights()]
 
-    lamina_times, numpy_times = [], []
+    lamina_times, tape_times, numpy_times = [], [], []
     lamina_epoch(model, x[:BATCH * 8], y[:BATCH * 8])  # warm up
+    lamina_epoch(model, x[:BATCH * 8], y[:BATCH * 8], fused=False)
     for _ in range(args.rounds):
         lamina_times.append(lamina_epoch(model, x, y))
+        tape_times.append(lamina_epoch(model, x, y, fused=False))
         numpy_times.append(numpy_epoch(weights, x, y, rng))
 
     lam = args.samples / min(lamina_times)
+    tape = args.samples / min(tape_times)
     num = args.samples / min(numpy_times)
     print(f"guide model 784-32-10, batch {BATCH}, SGD {LEARNING_RATE}, {args.samples} samples/epoch, "
           f"{lm.get_num_threads()} lamina thread(s); best of {args.rounds} epochs")
-    print(f"lamina model.fit (tape path) {lam:12,.0f} samples/s   {1e6 * BATCH / lam:8.1f} us/step")
+    print(f"lamina model.fit             {lam:12,.0f} samples/s   {1e6 * BATCH / lam:8.1f} us/step")
+    print(f"lamina, LAMINA_FUSED=0 (tape) {tape:11,.0f} samples/s   {1e6 * BATCH / tape:8.1f} us/step")
     print(f"numpy by hand                {num:12,.0f} samples/s   {1e6 * BATCH / num:8.1f} us/step")
     print(f"lamina / numpy: {lam / num:.2f}x")
 

@@ -55,7 +55,8 @@ def _json(shape):
 def as_float_array(data, argument):
     """User data as a float32 numpy array (float64 and integers become float32).
 
-    A Tensor's values are used without copying; lists and arrays are converted once.
+    A Tensor's values and a float32 C-contiguous numpy array are used without copying (fit
+    only reads them: batches are gathered into fresh arrays); anything else is converted once.
 
     >>> as_float_array([[1, 2]], "x").dtype
     dtype('float32')
@@ -67,6 +68,8 @@ def as_float_array(data, argument):
     if isinstance(data, Tensor):
         array = data._data
         return array if array.dtype == np.float32 else array.astype(np.float32)
+    if isinstance(data, np.ndarray) and data.dtype == np.float32 and data.flags.c_contiguous:
+        return data
     if data is None or isinstance(data, (str, bytes, dict, set)) or isinstance(data, numbers.Number):
         shown = "None" if data is None else type(data).__name__
         raise TypeError(f"{argument} must be a Tensor, a numpy array or a nested list of numbers, got {shown}")
