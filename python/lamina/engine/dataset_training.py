@@ -10,7 +10,9 @@ dataset's finite size), then for each epoch draw batches from an iterator -- a f
 per epoch, or one shared by all epochs when batches_per_epoch is given -- run fit's
 `_train_step` on each, and validate once the epoch is complete. The per-batch work
 (`_train_step`, `_test_batch`) and the data checks are fit's own (engine/training.py,
-engine/data_checks.py).
+engine/data_checks.py). As in fit, an eligible model's steps and test batches run on the fused
+C++ trainer (engine/fused.py), one call per batch, and anything else on the tape;
+LAMINA_FUSED=0 forces the tape.
 
 Unlike TF.js, a dataset that runs out of data (fewer than batches_per_epoch batches left,
 or an epoch without a single batch) ends training with a warning instead of running
@@ -35,6 +37,7 @@ import numpy as np
 
 from lamina.callbacks import configure_callbacks
 from lamina.engine import data_checks
+from lamina.engine import fused as _fused
 from lamina.engine.training import (_count, _require_compiled, _sample_weights, _test_batch, _test_loop,
                                     _train_step, _training_session, _standardize_xy)
 from lamina.tensor import Tensor
@@ -139,7 +142,10 @@ def _batch_arrays(model, element, class_weight, caller):
                          f"{x.shape[0]} based on input {model.input_names[0]}.")
     # Wrapped as Tensors so standardize uses these arrays as they are (no second copy).
     x, y = _standardize_xy(model, Tensor._wrap(x), Tensor._wrap(y), check_batch_axis=False)
-    return x, y, _sample_weights(y, class_weight, sample_weight)
+    weights = _sample_weights(y, class_weight, sample_weight)
+    # The fused trainer reads float32 C-contiguous buffers; these are no-ops when they are already.
+    contiguous = np.ascontiguousarray
+    return contiguous(x), contiguous(y), None if weights is None else contiguous(weights)
 
 
 def _check_batched(model, x, caller):
@@ -269,11 +275,12 @@ def _train_epoch(model, batches, batches_per_epoch, labels, class_weight, callba
     model.stop_training (checked after each step) ends it early.
     """
     steps = 0
+    train_step = _TrainSteps(model)
     for index, element in enumerate(batches):
         x, y, weights = _batch_arrays(model, element, class_weight, "fit_dataset()")
         batch_logs = {"batch": index, "size": x.shape[0]}  # known at batch begin, as TF.js's fitDataset
         callback_list.on_batch_begin(index, batch_logs)
-        outs = _train_step(model, x, y, weights)
+        outs = train_step(x, y, weights)
         batch_logs.update(zip(labels, outs))
         callback_list.on_batch_end(index, batch_logs)
         steps += 1
@@ -282,6 +289,40 @@ def _train_epoch(model, batches, batches_per_epoch, labels, class_weight, callba
         if model._stop_training:
             return steps, False
     return steps, batches_per_epoch is None
+
+
+class _TrainSteps:
+    """One epoch's train steps: on the fused trainer when the model and the batch allow it,
+    else on the tape; [loss, metrics...] as floats either way.
+
+    The full eligibility check (and LAMINA_FUSED) is read at the epoch's first batch, as fit
+    reads it once per fit; later batches only check that the plan still describes the model
+    (a callback may have recompiled it or replaced its optimizer's state) and is large enough
+    for the batch, and that the batch's own arrays and labels suit the fused trainer.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.runner = None
+        self.asked = False
+
+    def __call__(self, x, y, weights):
+        runner = self._runner_for(x, y, weights)
+        if runner is not None:
+            return runner.train_batch(x, y, weights)
+        return _train_step(self.model, x, y, weights)
+
+    def _runner_for(self, x, y, weights):
+        if not x.shape[0]:
+            return None
+        if not self.asked or (self.runner is not None and not self.runner.current(self.model, x.shape[0])):
+            self.asked = True
+            self.runner = _fused.training_runner(self.model, x, y, weights, x.shape[0])
+            return self.runner
+        if (self.runner is None or not _fused._arrays_usable(x, y, weights) or x.ndim != 2
+                or not _fused._labels_usable(self.model, y)):
+            return None
+        return self.runner
 
 
 def _warn_ran_dry(batches_per_epoch, epochs, initial_epoch, steps, batches_done):
