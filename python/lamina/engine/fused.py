@@ -5,7 +5,8 @@ module first. For a model it can run, it returns a runner over a
 `lamina._core.fused.FusedTrainer`: a plan built once per compiled model (layer shapes,
 activations, loss, metrics, optimizer, workspaces for a maximum batch) that works on the very
 numpy buffers the model's Variables and the optimizer's slots own, so `model.weights[i].val`
-and `optimizer.get_weights()` always show the current state. The GIL is released for the whole call, so other Python threads keep running while `fit` runs.
+and `optimizer.get_weights()` always show the current state. The GIL is released for the
+whole call, so other Python threads keep running while `fit` runs.
 
 Eligible: a Sequential model (not a subclass) of Dense layers (activations linear relu relu6
 elu selu sigmoid hard_sigmoid tanh softplus softsign swish gelu mish, softmax on the last
