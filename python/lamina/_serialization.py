@@ -8,6 +8,7 @@ object the way TF.js's get functions do.
 """
 
 import inspect
+import functools
 import re
 
 __all__ = ["to_snake_case", "to_camel_case", "pythonic", "from_pythonic", "Serializable", "resolve",
@@ -17,6 +18,7 @@ __all__ = ["to_snake_case", "to_camel_case", "pythonic", "from_pythonic", "Seria
 _NAME_KEYS = ("name", "class_name", "className")
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function on the hot path of every eligibility check
 def to_snake_case(name):
     """TF.js's toSnakeCase: 'fanAvg' -> 'fan_avg', 'L1L2' -> 'l1_l2', 'Dense' -> 'dense'.
 
@@ -30,6 +32,7 @@ def to_snake_case(name):
     return "private" + snake if snake.startswith("_") else snake
 
 
+@functools.lru_cache(maxsize=1024)
 def to_camel_case(name):
     """TF.js's toCamelCase: 'fan_avg' -> 'fanAvg'; names without '_' are returned as they are.
 
