@@ -11,6 +11,7 @@
 #include "kernels/dense.h"
 #include "kernels/optimizers.h"
 #include "kernels/softmax.h"
+#include "runtime/thread_pool.h"
 
 namespace lamina {
 
@@ -90,10 +91,10 @@ void row_losses(LossKind kind, const float* pred, const float* y, const int32_t*
   }
 }
 
-// The gradient of (1/rows)·Σ_r w_r·loss_r with respect to the predictions, into dpred.
+// The gradient of scale·Σ_r w_r·loss_r with respect to the predictions of `rows` rows, into
+// dpred (scale is 1/n for rows that are part of a batch of n).
 void loss_gradient(LossKind kind, const float* pred, const float* y, const int32_t* labels,
-                   const float* weights, float* dpred, int64_t rows, int64_t cols) {
-  const float scale = 1.0f / static_cast<float>(rows);
+                   const float* weights, float scale, float* dpred, int64_t rows, int64_t cols) {
   switch (kind) {
     case LossKind::categorical_crossentropy:
       categorical_crossentropy_backward(pred, y, weights, scale, dpred, rows, cols, kEpsilon);
@@ -150,6 +151,18 @@ void row_accuracies(MetricKind kind, const float* pred, const float* y, float* o
   }
 }
 
+// Asks the CPU to start loading rows order[0..count) of x (each `width` floats) into its
+// caches, so that gathering them a step later does not wait for memory: the rows of a
+// shuffled epoch are scattered over an array far larger than the caches.
+void prefetch_rows(const float* x, int64_t width, const int64_t* order, int64_t count) {
+  constexpr int64_t kLineFloats = 16;  // 64-byte cache lines
+  for (int64_t r = 0; r < count; ++r) {
+    const float* row = x + order[r] * width;
+    for (int64_t j = 0; j < width; j += kLineFloats) __builtin_prefetch(row + j, 0, 2);
+    __builtin_prefetch(row + width - 1, 0, 2);
+  }
+}
+
 bool uses_labels(LossKind kind) { return kind == LossKind::sparse_categorical_crossentropy; }
 
 }  // namespace
@@ -178,44 +191,71 @@ FusedTrainer::FusedTrainer(FusedPlan plan) : plan_(std::move(plan)) {
           "sparse metrics need the sparse categorical loss, and it needs sparse metrics");
     }
   }
-  const int64_t n = plan_.max_batch;
-  int64_t widest = 1;
-  for (const Stage& s : plan_.stages) widest = std::max({widest, s.in, s.out});
   for (const Stage& s : plan_.stages) {
-    outputs_.emplace_back(static_cast<size_t>(n * s.out));
-    const bool keep_z = plan_.train && s.kind == StageKind::dense &&
-                        activation_backward_needs_input(s.act);
-    pre_.emplace_back(keep_z ? static_cast<size_t>(n * s.out) : 0);
-    const bool has_params = plan_.train && s.kind == StageKind::dense;
-    grad_kernel_.emplace_back(has_params ? static_cast<size_t>(s.in * s.out) : 0);
-    grad_bias_.emplace_back(has_params && s.bias ? static_cast<size_t>(s.out) : 0);
+    widest_ = std::max({widest_, s.in, s.out});
+    if (s.kind == StageKind::dense) parameter_count_ += s.in * s.out + (s.bias ? s.out : 0);
   }
-  if (plan_.train) {
-    grad_a_.resize(static_cast<size_t>(n * widest));
-    grad_b_.resize(static_cast<size_t>(n * widest));
-    dz_scratch_.resize(static_cast<size_t>(n * widest));
-  }
+  const int64_t n = plan_.max_batch;
+  lanes_.resize(1);
+  allocate_lane(lanes_[0], n);
   row_loss_.resize(static_cast<size_t>(n));
-  row_metric_.resize(static_cast<size_t>(n));
+  row_weight_.resize(static_cast<size_t>(n));
+  row_metrics_.resize(static_cast<size_t>(n * metric_count()));
   labels_.resize(static_cast<size_t>(n));
-  gather_x_.resize(static_cast<size_t>(n * input_width()));
-  gather_y_.resize(static_cast<size_t>(n * label_width()));
-  gather_w_.resize(static_cast<size_t>(n));
 }
 
 int64_t FusedTrainer::label_width() const {
   return uses_labels(plan_.loss) ? 1 : output_width();
 }
 
-void FusedTrainer::forward(const float* x, int64_t rows) {
+void FusedTrainer::allocate_lane(Lane& lane, int64_t capacity) const {
+  const int64_t n = capacity;
+  lane = Lane();
+  lane.capacity = n;
+  for (const Stage& s : plan_.stages) {
+    lane.outputs.emplace_back(static_cast<size_t>(n * s.out));
+    const bool keep_z = plan_.train && s.kind == StageKind::dense &&
+                        activation_backward_needs_input(s.act);
+    lane.pre.emplace_back(keep_z ? static_cast<size_t>(n * s.out) : 0);
+    const bool has_params = plan_.train && s.kind == StageKind::dense;
+    lane.grad_kernel.emplace_back(has_params ? static_cast<size_t>(s.in * s.out) : 0);
+    lane.grad_bias.emplace_back(has_params && s.bias ? static_cast<size_t>(s.out) : 0);
+  }
+  if (plan_.train) {
+    lane.grad_a.resize(static_cast<size_t>(n * widest_));
+    lane.grad_b.resize(static_cast<size_t>(n * widest_));
+    lane.dz_scratch.resize(static_cast<size_t>(n * widest_));
+  }
+  lane.gather_x.resize(static_cast<size_t>(n * input_width()));
+  lane.gather_y.resize(static_cast<size_t>(n * label_width()));
+  lane.gather_w.resize(static_cast<size_t>(n));
+}
+
+int FusedTrainer::lanes_for(int64_t rows) {
+  const int threads = get_num_threads();
+  if (!plan_.train || threads < 2 || rows < 2) return 1;
+  if (plan_.parallelism != Parallelism::rows) return 1;  // automatic: see Parallelism
+  const int lanes = static_cast<int>(std::min<int64_t>(threads, rows));
+  // Lanes 1.. hold ceil(max_batch / lanes) rows, enough for any batch split this many ways.
+  // They are allocated the first time a step runs with this many threads, never per step.
+  const int64_t capacity = (plan_.max_batch + lanes - 1) / lanes;
+  if (static_cast<int>(lanes_.size()) < lanes) lanes_.resize(static_cast<size_t>(lanes));
+  for (int l = 1; l < lanes; ++l) {
+    if (lanes_[l].capacity < capacity) allocate_lane(lanes_[l], capacity);
+  }
+  return lanes;
+}
+
+void FusedTrainer::forward(Lane& lane, const float* x, int64_t rows) {
   const float* in = x;
   for (size_t i = 0; i < plan_.stages.size(); ++i) {
     const Stage& s = plan_.stages[i];
-    float* out = outputs_[i].data();
+    float* out = lane.outputs[i].data();
     switch (s.kind) {
       case StageKind::dense:
-        dense_forward(in, s.kernel, s.bias, out, pre_[i].empty() ? nullptr : pre_[i].data(), rows,
-                      s.in, s.out, s.act);
+        dense_forward(in, s.kernel, s.bias, out,
+                      lane.pre[i].empty() ? nullptr : lane.pre[i].data(), rows, s.in, s.out,
+                      s.act);
         break;
       case StageKind::activation:
         activation_forward(s.act, in, out, rows * s.out);
@@ -228,10 +268,10 @@ void FusedTrainer::forward(const float* x, int64_t rows) {
   }
 }
 
-void FusedTrainer::loss_and_metrics(const float* y, const float* weights, int64_t rows,
-                                    double* out) {
-  const float* pred = outputs_.back().data();
+void FusedTrainer::row_values(const Lane& lane, const float* y, int64_t rows, int64_t offset) {
+  const float* pred = lane.outputs.back().data();
   const int64_t cols = output_width();
+  int32_t* labels = labels_.data() + offset;
   bool need_labels = uses_labels(plan_.loss);
   for (MetricKind m : plan_.metrics) {
     need_labels = need_labels || m == MetricKind::sparse_categorical_crossentropy;
@@ -240,48 +280,57 @@ void FusedTrainer::loss_and_metrics(const float* y, const float* weights, int64_
     // TF.js floors the labels; an index outside [0, cols) gives NaN in the kernels.
     for (int64_t r = 0; r < rows; ++r) {
       const float v = std::floor(y[r]);
-      labels_[r] = (v >= 0.0f && v < static_cast<float>(cols)) ? static_cast<int32_t>(v) : -1;
+      labels[r] = (v >= 0.0f && v < static_cast<float>(cols)) ? static_cast<int32_t>(v) : -1;
     }
   }
-  row_losses(plan_.loss, pred, y, labels_.data(), row_loss_.data(), rows, cols);
-  double total = 0.0;
-  for (int64_t r = 0; r < rows; ++r) {
-    total += weights ? static_cast<double>(weights[r]) * row_loss_[r] : row_loss_[r];
-  }
-  out[0] = total / static_cast<double>(rows);
+  row_losses(plan_.loss, pred, y, labels, row_loss_.data() + offset, rows, cols);
   for (size_t k = 0; k < plan_.metrics.size(); ++k) {
     const MetricKind m = plan_.metrics[k];
+    float* values = row_metrics_.data() + static_cast<int64_t>(k) * plan_.max_batch + offset;
     if (is_accuracy(m)) {
-      row_accuracies(m, pred, y, row_metric_.data(), rows, cols);
+      row_accuracies(m, pred, y, values, rows, cols);
     } else {
-      row_losses(loss_of_metric(m), pred, y, labels_.data(), row_metric_.data(), rows, cols);
+      row_losses(loss_of_metric(m), pred, y, labels, values, rows, cols);
     }
+  }
+}
+
+void FusedTrainer::sum_values(bool weighted, int64_t rows, double* out) const {
+  // Sums over the rows in row order, so the split of rows over lanes does not matter.
+  double total = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    total += weighted ? static_cast<double>(row_weight_[r]) * row_loss_[r] : row_loss_[r];
+  }
+  out[0] = total / static_cast<double>(rows);
+  for (int64_t k = 0; k < metric_count(); ++k) {
+    const float* values = row_metrics_.data() + k * plan_.max_batch;
     double sum = 0.0;
-    for (int64_t r = 0; r < rows; ++r) sum += row_metric_[r];
+    for (int64_t r = 0; r < rows; ++r) sum += values[r];
     out[1 + k] = sum / static_cast<double>(rows);
   }
 }
 
-void FusedTrainer::backward(const float* x, const float* y, const float* weights, int64_t rows) {
+void FusedTrainer::backward(Lane& lane, const float* x, const float* y, const float* weights,
+                            int64_t rows, int64_t offset, int64_t batch_rows) {
   // The first stage with parameters: nothing below it needs a gradient.
   size_t first = plan_.stages.size();
   for (size_t i = 0; i < plan_.stages.size(); ++i) {
     if (plan_.stages[i].kind == StageKind::dense) { first = i; break; }
   }
-  float* dy = grad_a_.data();
-  float* dx = grad_b_.data();
-  loss_gradient(plan_.loss, outputs_.back().data(), y, labels_.data(), weights, dy, rows,
-                output_width());
+  float* dy = lane.grad_a.data();
+  float* dx = lane.grad_b.data();
+  loss_gradient(plan_.loss, lane.outputs.back().data(), y, labels_.data() + offset, weights,
+                1.0f / static_cast<float>(batch_rows), dy, rows, output_width());
   for (size_t i = plan_.stages.size(); i-- > first;) {
     const Stage& s = plan_.stages[i];
-    const float* in = i == 0 ? x : outputs_[i - 1].data();
-    const float* out = outputs_[i].data();
+    const float* in = i == 0 ? x : lane.outputs[i - 1].data();
+    const float* out = lane.outputs[i].data();
     const bool need_dx = i > first;
     switch (s.kind) {
       case StageKind::dense:
-        dense_backward(in, s.kernel, out, pre_[i].empty() ? nullptr : pre_[i].data(), dy,
-                       dz_scratch_.data(), grad_kernel_[i].data(),
-                       s.bias ? grad_bias_[i].data() : nullptr, need_dx ? dx : nullptr, rows,
+        dense_backward(in, s.kernel, out, lane.pre[i].empty() ? nullptr : lane.pre[i].data(), dy,
+                       lane.dz_scratch.data(), lane.grad_kernel[i].data(),
+                       s.bias ? lane.grad_bias[i].data() : nullptr, need_dx ? dx : nullptr, rows,
                        s.in, s.out, s.act);
         break;
       case StageKind::activation:
@@ -295,9 +344,68 @@ void FusedTrainer::backward(const float* x, const float* y, const float* weights
   }
 }
 
-void FusedTrainer::update(double lr, OptimizerState* state) {
+void FusedTrainer::run_lane(Lane& lane, const Batch& batch, int64_t begin, int64_t end) {
+  const int64_t rows = end - begin;
+  const int64_t in = input_width();
+  const int64_t label_cols = label_width();
+  const float* x = batch.x + begin * in;
+  const float* y = batch.y + begin * label_cols;
+  const float* weights = batch.weights ? batch.weights + begin : nullptr;
+  if (batch.order) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t src = batch.order[begin + r];
+      std::memcpy(lane.gather_x.data() + r * in, batch.x + src * in, sizeof(float) * in);
+      std::memcpy(lane.gather_y.data() + r * label_cols, batch.y + src * label_cols,
+                  sizeof(float) * label_cols);
+      if (batch.weights) lane.gather_w[r] = batch.weights[src];
+    }
+    x = lane.gather_x.data();
+    y = lane.gather_y.data();
+    weights = batch.weights ? lane.gather_w.data() : nullptr;
+  }
+  if (weights) std::memcpy(row_weight_.data() + begin, weights, sizeof(float) * rows);
+  if (batch.next_order) {
+    const int64_t next_begin = begin * batch.next_rows / batch.rows;
+    const int64_t next_end = end * batch.next_rows / batch.rows;
+    prefetch_rows(batch.x, in, batch.next_order + next_begin, next_end - next_begin);
+  }
+  forward(lane, x, rows);
+  row_values(lane, y, rows, begin);
+  backward(lane, x, y, weights, rows, begin, batch.rows);
+}
+
+void FusedTrainer::sum_gradients(int lanes, int part, int parts) {
+  // g_0 ← (…(g_0 + g_1) + g_2 …) + g_{lanes-1}, element by element, over this part's slice of
+  // every gradient buffer: the order is fixed, so the sum does not depend on which thread
+  // runs which part.
+  for (size_t i = 0; i < plan_.stages.size(); ++i) {
+    if (plan_.stages[i].kind != StageKind::dense) continue;
+    for (int which = 0; which < 2; ++which) {
+      std::vector<float>& total =
+          which == 0 ? lanes_[0].grad_kernel[i] : lanes_[0].grad_bias[i];
+      const int64_t n = static_cast<int64_t>(total.size());
+      const int64_t begin = part * n / parts, end = (part + 1) * n / parts;
+      for (int l = 1; l < lanes; ++l) {
+        const float* g = which == 0 ? lanes_[l].grad_kernel[i].data() : lanes_[l].grad_bias[i].data();
+        float* t = total.data();
+        for (int64_t j = begin; j < end; ++j) t[j] += g[j];
+      }
+    }
+  }
+}
+
+void FusedTrainer::update(double lr, const OptimizerState& state, int part, int parts) {
   const OptimizerConfig& c = plan_.optimizer;
-  auto apply = [&](float* w, const float* g, float* const* slots, int64_t n) {
+  // Every optimizer is elementwise, so updating slices of a buffer gives the same bits as
+  // updating it whole.
+  auto apply = [&](float* w, const float* g, float* const* slots_whole, int64_t n_whole) {
+    const int64_t begin = part * n_whole / parts, end = (part + 1) * n_whole / parts;
+    const int64_t n = end - begin;
+    if (n <= 0) return;
+    w += begin;
+    g += begin;
+    float* slots[3];
+    for (int k = 0; k < 3; ++k) slots[k] = slots_whole[k] ? slots_whole[k] + begin : nullptr;
     switch (c.kind) {
       case OptimizerKind::sgd: sgd_update(w, g, n, lr); break;
       case OptimizerKind::momentum:
@@ -305,11 +413,11 @@ void FusedTrainer::update(double lr, OptimizerState* state) {
         break;
       case OptimizerKind::adam:
         adam_update(w, g, slots[0], slots[1], n, lr, c.beta1, c.beta2, c.epsilon,
-                    state->beta1_power, state->beta2_power);
+                    state.beta1_power, state.beta2_power);
         break;
       case OptimizerKind::adamax:
         adamax_update(w, g, slots[0], slots[1], n, lr, c.beta1, c.beta2, c.epsilon,
-                      state->iterations + 1, state->beta1_power, c.decay);
+                      state.iterations + 1, state.beta1_power, c.decay);
         break;
       case OptimizerKind::rmsprop:
         rmsprop_update(w, g, slots[0], slots[1], c.centered ? slots[2] : nullptr, n, lr, c.decay,
@@ -321,12 +429,16 @@ void FusedTrainer::update(double lr, OptimizerState* state) {
         break;
     }
   };
+  const Lane& lane = lanes_[0];
   for (size_t i = 0; i < plan_.stages.size(); ++i) {
     const Stage& s = plan_.stages[i];
     if (s.kind != StageKind::dense) continue;
-    apply(s.kernel, grad_kernel_[i].data(), s.kernel_slots, s.in * s.out);
-    if (s.bias) apply(s.bias, grad_bias_[i].data(), s.bias_slots, s.out);
+    apply(s.kernel, lane.grad_kernel[i].data(), s.kernel_slots, s.in * s.out);
+    if (s.bias) apply(s.bias, lane.grad_bias[i].data(), s.bias_slots, s.out);
   }
+}
+
+void FusedTrainer::advance(const OptimizerConfig& c, OptimizerState* state) {
   // As the Python optimizers' _finish_step: float32 products, one per step.
   if (c.kind == OptimizerKind::adam || c.kind == OptimizerKind::adamax) {
     state->beta1_power = state->beta1_power * static_cast<float>(c.beta1);
@@ -337,45 +449,65 @@ void FusedTrainer::update(double lr, OptimizerState* state) {
   state->iterations += 1;
 }
 
+void FusedTrainer::step(const Batch& batch, double learning_rate, OptimizerState* state,
+                        double* out) {
+  const int64_t rows = batch.rows;
+  const int lanes = lanes_for(rows);
+  if (lanes == 1) {
+    run_lane(lanes_[0], batch, 0, rows);
+  } else {
+    // One handoff for forward, loss and backward of every lane; kernels called inside a
+    // task run on that task's thread.
+    parallel_for(lanes, [&](int64_t l) {
+      run_lane(lanes_[l], batch, l * rows / lanes, (l + 1) * rows / lanes);
+    });
+  }
+  sum_values(batch.weights != nullptr, rows, out);
+  if (lanes > 1 && parameter_count_ >= kParallelUpdateMin) {
+    parallel_for(lanes, [&](int64_t part) {
+      sum_gradients(lanes, static_cast<int>(part), lanes);
+      update(learning_rate, *state, static_cast<int>(part), lanes);
+    });
+  } else {
+    if (lanes > 1) sum_gradients(lanes, 0, 1);
+    update(learning_rate, *state, 0, 1);
+  }
+  advance(plan_.optimizer, state);
+}
+
 void FusedTrainer::train_batch(const float* x, const float* y, const float* weights,
                                int64_t rows, double learning_rate, OptimizerState* state,
                                double* out) {
   if (!plan_.train) throw std::logic_error("this fused plan was built for inference only");
   if (rows < 1 || rows > plan_.max_batch) throw std::invalid_argument("rows out of range");
-  forward(x, rows);
-  loss_and_metrics(y, weights, rows, out);
-  backward(x, y, weights, rows);
-  update(learning_rate, state);
+  step(Batch{x, y, weights, nullptr, rows, nullptr, 0}, learning_rate, state, out);
 }
 
 void FusedTrainer::train_epoch(const float* x, const float* y, const float* weights,
                                const int64_t* order, int64_t n, int64_t batch_size,
                                double learning_rate, OptimizerState* state, double* out) {
+  if (!plan_.train) throw std::logic_error("this fused plan was built for inference only");
   if (batch_size < 1 || batch_size > plan_.max_batch) {
     throw std::invalid_argument("batch_size out of range");
   }
-  const int64_t in = input_width();
-  const int64_t label_cols = label_width();
   const int64_t stride = 1 + metric_count();
   for (int64_t start = 0, b = 0; start < n; start += batch_size, ++b) {
     const int64_t rows = std::min(batch_size, n - start);
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t src = order[start + r];
-      std::memcpy(gather_x_.data() + r * in, x + src * in, sizeof(float) * in);
-      std::memcpy(gather_y_.data() + r * label_cols, y + src * label_cols,
-                  sizeof(float) * label_cols);
-      if (weights) gather_w_[r] = weights[src];
-    }
-    train_batch(gather_x_.data(), gather_y_.data(), weights ? gather_w_.data() : nullptr, rows,
-                learning_rate, state, out + b * stride);
+    const int64_t next_rows = std::min(batch_size, std::max<int64_t>(0, n - start - batch_size));
+    step(Batch{x, y, weights, order + start, rows, next_rows ? order + start + rows : nullptr,
+               next_rows},
+         learning_rate, state, out + b * stride);
   }
 }
 
 void FusedTrainer::evaluate_batch(const float* x, const float* y, const float* weights,
                                   int64_t rows, double* out) {
   if (rows < 1 || rows > plan_.max_batch) throw std::invalid_argument("rows out of range");
-  forward(x, rows);
-  loss_and_metrics(y, weights, rows, out);
+  Lane& lane = lanes_[0];
+  if (weights) std::memcpy(row_weight_.data(), weights, sizeof(float) * rows);
+  forward(lane, x, rows);
+  row_values(lane, y, rows, 0);
+  sum_values(weights != nullptr, rows, out);
 }
 
 void FusedTrainer::predict(const float* x, int64_t rows, float* out) {
@@ -383,8 +515,9 @@ void FusedTrainer::predict(const float* x, int64_t rows, float* out) {
   const int64_t cols = output_width();
   for (int64_t start = 0; start < rows; start += plan_.max_batch) {
     const int64_t chunk = std::min(plan_.max_batch, rows - start);
-    forward(x + start * in, chunk);
-    std::memcpy(out + start * cols, outputs_.back().data(), sizeof(float) * chunk * cols);
+    forward(lanes_[0], x + start * in, chunk);
+    std::memcpy(out + start * cols, lanes_[0].outputs.back().data(),
+                sizeof(float) * chunk * cols);
   }
 }
 

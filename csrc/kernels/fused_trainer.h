@@ -76,6 +76,28 @@ struct OptimizerState {
   float beta1_power = 1.0f, beta2_power = 1.0f;
 };
 
+// How a training step uses the thread pool.
+//   kernels  each kernel (GEMM, activation, update) splits its own work over the pool: one
+//            handoff per kernel, which pays for large layers.
+//   rows     the batch rows are split into one contiguous run per thread ("lane"); each lane
+//            runs forward, loss and backward on its rows with the kernels on its own thread
+//            (one handoff per step), then the lanes' weight gradients are summed in lane
+//            order and the update runs. Meant for small layers, where a handoff per kernel
+//            costs more than it saves.
+//   automatic  kernels for now. Rows split was measured on the shared 2-core VM (guide model,
+//            bench/fused_step.cc, interleaved, under load from other processes) 2-4 us/step
+//            slower than kernels at 2 threads (45 vs 42 us): the weights written by the
+//            update on one core must move to the other core's cache every step, and a busy
+//            machine deschedules the second lane. Measure again on a quiet machine before
+//            making it the default for small layers.
+// Either way results are identical run to run for the same thread count; rows split differs
+// from one thread only in the rounding of the gradient sums over rows.
+enum class Parallelism { automatic, kernels, rows };
+
+// With rows split, the lanes' gradients are summed and the update applied in parallel (one
+// more handoff) from this many parameters on; below it the caller does both alone.
+constexpr int64_t kParallelUpdateMin = 65536;
+
 struct FusedPlan {
   std::vector<Stage> stages;
   LossKind loss = LossKind::mean_squared_error;
@@ -83,6 +105,7 @@ struct FusedPlan {
   OptimizerConfig optimizer;
   int64_t max_batch = 32;
   bool train = true;  // false: forward only (evaluate/predict); no gradient workspaces
+  Parallelism parallelism = Parallelism::automatic;
 };
 
 class FusedTrainer {
@@ -118,20 +141,50 @@ class FusedTrainer {
   void predict(const float* x, int64_t rows, float* out);
 
  private:
-  void forward(const float* x, int64_t rows);
-  void loss_and_metrics(const float* y, const float* weights, int64_t rows, double* out);
-  void backward(const float* x, const float* y, const float* weights, int64_t rows);
-  void update(double learning_rate, OptimizerState* state);
+  // One thread's workspaces: stage outputs, gradients and gathered rows for `capacity` rows.
+  // Lane 0 holds max_batch rows and serves the whole batch when the rows are not split.
+  struct Lane {
+    int64_t capacity = 0;
+    std::vector<std::vector<float>> outputs;  // per stage: [capacity, out]
+    std::vector<std::vector<float>> pre;      // dense stages whose backward needs z
+    std::vector<std::vector<float>> grad_kernel, grad_bias;
+    std::vector<float> grad_a, grad_b;        // ping-pong dY / dX buffers, [capacity, widest]
+    std::vector<float> dz_scratch;            // dense_backward's dZ, [capacity, widest]
+    std::vector<float> gather_x, gather_y, gather_w;
+  };
+  // Rows [begin, end) of one batch, read from x/y/weights at those rows (train_batch), or
+  // gathered from order[begin, end) of the whole arrays (train_epoch, order non-null).
+  struct Batch {
+    const float* x;
+    const float* y;
+    const float* weights;
+    const int64_t* order;  // null: x, y, weights are the batch itself
+    int64_t rows;          // rows in the whole batch
+    const int64_t* next_order;  // train_epoch: the next batch's rows, to prefetch; or null
+    int64_t next_rows;
+  };
+
+  void allocate_lane(Lane& lane, int64_t capacity) const;
+  int lanes_for(int64_t rows);
+  void run_lane(Lane& lane, const Batch& batch, int64_t begin, int64_t end);
+  void step(const Batch& batch, double learning_rate, OptimizerState* state, double* out);
+  void forward(Lane& lane, const float* x, int64_t rows);
+  void row_values(const Lane& lane, const float* y, int64_t rows, int64_t offset);
+  void sum_values(bool weighted, int64_t rows, double* out) const;
+  void backward(Lane& lane, const float* x, const float* y, const float* weights, int64_t rows,
+                int64_t offset, int64_t batch_rows);
+  void sum_gradients(int lanes, int part, int parts);
+  void update(double learning_rate, const OptimizerState& state, int part, int parts);
+  static void advance(const OptimizerConfig& c, OptimizerState* state);
 
   FusedPlan plan_;
-  std::vector<std::vector<float>> outputs_;  // per stage: [max_batch, out]
-  std::vector<std::vector<float>> pre_;      // dense stages whose backward needs z: [max_batch, out]
-  std::vector<std::vector<float>> grad_kernel_, grad_bias_;
-  std::vector<float> grad_a_, grad_b_;       // ping-pong dY / dX buffers, [max_batch, widest]
-  std::vector<float> dz_scratch_;            // dense_backward's dZ, [max_batch, widest]
-  std::vector<float> row_loss_, row_metric_; // [max_batch]
-  std::vector<int32_t> labels_;              // sparse labels as class indices
-  std::vector<float> gather_x_, gather_y_, gather_w_;
+  int64_t widest_ = 1;
+  int64_t parameter_count_ = 0;
+  std::vector<Lane> lanes_;                 // lanes_[0] always; more when rows are split
+  std::vector<float> row_loss_;             // [max_batch]
+  std::vector<float> row_weight_;           // [max_batch], when weights are given
+  std::vector<float> row_metrics_;          // [metrics, max_batch]
+  std::vector<int32_t> labels_;             // sparse labels as class indices, [max_batch]
 };
 
 }  // namespace lamina

@@ -440,4 +440,108 @@ TEST(identical_run_to_run_and_predict_matches_forward) {
   });
 }
 
+// Trains a copy of case k for `steps` epochs of `rows` rows in batches of `batch` (the last
+// one smaller when batch does not divide rows) with the given parallelism at `threads`
+// threads; returns the final weights (w1, b1, w2, b2 concatenated) and every batch's outputs.
+namespace {
+
+struct Trained {
+  std::vector<float> weights;
+  std::vector<double> outputs;
+};
+
+Trained train_with(const Case& k, int64_t batch, Parallelism parallelism, int threads,
+                   int steps) {
+  const int saved = get_num_threads();
+  set_num_threads(threads);
+  Setup s = make_setup(k, 5);
+  s.plan.max_batch = batch;
+  s.plan.parallelism = parallelism;
+  FusedTrainer trainer(s.plan);
+  OptimizerState st = initial_state(k);
+  std::vector<int64_t> order(k.rows);
+  for (int64_t i = 0; i < k.rows; ++i) order[i] = (i * 7 + 3) % k.rows;  // a fixed shuffle
+  const int64_t batches = (k.rows + batch - 1) / batch;
+  Trained t;
+  for (int e = 0; e < steps; ++e) {
+    std::vector<double> out(batches * 2);
+    trainer.train_epoch(s.x.data(), s.y.data(), k.weighted ? s.weights.data() : nullptr,
+                        order.data(), k.rows, batch, learning_rate(k.optimizer), &st, out.data());
+    t.outputs.insert(t.outputs.end(), out.begin(), out.end());
+    double one[2];  // and one train_batch on the first rows, as given
+    trainer.train_batch(s.x.data(), s.y.data(), k.weighted ? s.weights.data() : nullptr,
+                        std::min(batch, k.rows), learning_rate(k.optimizer), &st, one);
+    t.outputs.insert(t.outputs.end(), one, one + 2);
+  }
+  for (const std::vector<float>* v : {&s.model.w1, &s.model.b1, &s.model.w2, &s.model.b2}) {
+    t.weights.insert(t.weights.end(), v->begin(), v->end());
+  }
+  set_num_threads(saved);
+  return t;
+}
+
+}  // namespace
+
+TEST(rows_split_over_threads_matches_one_thread_and_is_identical_run_to_run) {
+  // Batches of 1 row (one lane), fewer rows than threads, odd splits, a smaller last batch.
+  const int64_t batches[] = {1, 2, 3, 5, 16, 33};
+  for (LossKind loss : {LossKind::categorical_crossentropy, LossKind::sparse_categorical_crossentropy,
+                        LossKind::mean_squared_error}) {
+    for (OptimizerKind opt : {OptimizerKind::sgd, OptimizerKind::momentum, OptimizerKind::adam}) {
+      Case k;
+      k.rows = 37;
+      k.in = 17;
+      k.hidden = 33;
+      k.loss = loss;
+      k.softmax = loss != LossKind::mean_squared_error;
+      k.optimizer = opt;
+      k.weighted = opt != OptimizerKind::sgd;
+      lamina_test::for_each_isa_and_threads([&](Isa, int) {
+        for (int64_t batch : batches) {
+          const Trained one = train_with(k, batch, Parallelism::kernels, 1, 2);
+          for (int threads : {2, 3}) {
+            const Trained split = train_with(k, batch, Parallelism::rows, threads, 2);
+            const Trained again = train_with(k, batch, Parallelism::rows, threads, 2);
+            CHECK(split.weights == again.weights && split.outputs == again.outputs);
+            // Only the gradient sums over rows round differently (Adam divides by √v, so
+            // its steps amplify that rounding a little).
+            const double tol = opt == OptimizerKind::adam ? 1e-5 : 1e-6;
+            for (size_t i = 0; i < one.weights.size(); ++i) {
+              CHECK_CLOSE(split.weights[i], one.weights[i], tol);
+            }
+            for (size_t i = 0; i < one.outputs.size(); ++i) {
+              CHECK_CLOSE(split.outputs[i], one.outputs[i], 1e-6);
+            }
+          }
+          // Splitting the kernels' work instead leaves every bit as at one thread.
+          const Trained kernels = train_with(k, batch, Parallelism::kernels, 2, 2);
+          CHECK(kernels.weights == one.weights && kernels.outputs == one.outputs);
+        }
+      });
+    }
+  }
+}
+
+TEST(rows_split_survives_changes_of_the_thread_count) {
+  // Lanes are allocated when a step first runs with more threads; fewer threads later, then
+  // more again, reuse and grow them.
+  Case k;
+  k.rows = 24;
+  Setup s = make_setup(k, 3);
+  s.plan.parallelism = Parallelism::rows;
+  FusedTrainer trainer(s.plan);
+  OptimizerState st = initial_state(k);
+  const int saved = get_num_threads();
+  for (int threads : {4, 2, 1, 3, 8, 2}) {
+    set_num_threads(threads);
+    double out[2];
+    trainer.train_batch(s.x.data(), s.y.data(), nullptr, k.rows, 0.05, &st, out);
+    CHECK(std::isfinite(out[0]));
+    trainer.train_batch(s.x.data(), s.y.data(), nullptr, 5, 0.05, &st, out);
+    CHECK(std::isfinite(out[0]));
+  }
+  set_num_threads(saved);
+  CHECK(st.iterations == 12);
+}
+
 int main() { return lamina_test::run_all(); }
