@@ -232,7 +232,7 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
     rng = generator()
     # The fused path runs whole epochs in one C++ call when no callback reads batch logs.
     runner = _fused.training_runner(model, x, y, weights, batch_size)
-    whole_epochs = runner is not None and all(type(c) in (BaseLogger, History) for c in callback_list.callbacks)
+    whole_epochs = runner is not None and _only_default_loggers(callback_list)
     for epoch in range(initial_epoch, epochs):
         callback_list.on_epoch_begin(epoch, {})
         epoch_logs = {}
@@ -266,6 +266,12 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
         if model._stop_training:
             break
     callback_list.on_train_end({})
+
+
+def _only_default_loggers(callback_list):
+    """Whether only BaseLogger and History listen (no user callback, no progress bar), so
+    nothing observes the batches one by one and the fused path may run many in one call."""
+    return all(type(c) in (BaseLogger, History) for c in callback_list.callbacks)
 
 
 def _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, labels, epoch_logs):
