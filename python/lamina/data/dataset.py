@@ -59,6 +59,10 @@ class Dataset:
     # row numbers (the same algorithm and draws, so the same order), rather than handling
     # every row in Python. The elements and batches are the same either way.
     _rows = None
+    # True when row_numbers() is 0, 1, ..., size - 1 (arrays and zips of them, unshuffled):
+    # batch() then slices consecutive rows without a Python step per row.
+    _in_order = False
+    _blocks = None  # set by batch() on such datasets (see batch())
 
     def __init__(self, iterator_fn, size=None):
         if not callable(iterator_fn):
@@ -120,6 +124,14 @@ class Dataset:
             size = self._size // batch_size
         # Datasets that can slice whole batches straight from their arrays (lm.data.array
         # and zips of them) do so; it gives the same batches without a Python step per row.
+        if self._rows is not None and self._in_order:
+            gather, length = self._rows[2], self._size
+            batched = Dataset(lambda: iterators.sliced(length, gather, batch_size, small_last_batch), size)
+            # (batch size, function of block_bytes starting a pass of iterators.blocks): the
+            # same batches in blocks, for fit_dataset to train a block in one call
+            batched._blocks = (batch_size, lambda block_bytes: iterators.blocks(
+                length, gather, batch_size, small_last_batch, block_bytes))
+            return batched
         if self._rows is not None:
             row_numbers, _, gather = self._rows
             return Dataset(lambda: iterators.gathered(row_numbers(), gather, batch_size, small_last_batch), size)

@@ -12,8 +12,8 @@ import threading
 
 from lamina.data.collate import collate
 
-__all__ = ["opened", "close", "mapped", "filtered", "taken", "skipped", "batched", "gathered", "shuffled",
-           "prefetched", "repeated", "concatenated"]
+__all__ = ["opened", "close", "mapped", "filtered", "taken", "skipped", "batched", "gathered", "sliced", "blocks",
+           "rows_of", "shuffled", "prefetched", "repeated", "concatenated"]
 
 
 @contextlib.contextmanager
@@ -126,6 +126,73 @@ def gathered(row_numbers, gather, batch_size, small_last_batch):
                 numbers = []
         if numbers and small_last_batch:
             yield gather(numbers)
+
+
+# sliced() gathers about this many bytes of rows at a time (at least one batch)
+CHUNK_BYTES = 1 << 20
+
+
+def sliced(length, gather, batch_size, small_last_batch):
+    """The batches of rows 0 .. length-1 in order, from `gather(slice)` (a Tensor, or a dict
+    or tuple of them, whose axis 0 is the rows).
+
+    A few batches (about CHUNK_BYTES) are gathered in one call and handed out as row views of
+    that fresh block: the same batches as `gathered` gives, with one numpy call per block
+    rather than a Python step per row.
+
+    >>> import numpy as np
+    >>> from lamina.tensor import Tensor
+    >>> data = np.arange(5)
+    >>> [b.array() for b in sliced(5, lambda rows: Tensor._wrap(data[rows]), 2, True)]
+    [[0, 1], [2, 3], [4]]
+    """
+    for block, rows in blocks(length, gather, batch_size, small_last_batch, CHUNK_BYTES):
+        for first in range(0, rows, batch_size):
+            yield rows_of(block, first, first + batch_size)
+
+
+def blocks(length, gather, batch_size, small_last_batch, block_bytes):
+    """(block, rows): `sliced`'s batches a block of consecutive whole batches at a time
+    (about block_bytes each, at least one batch), each block gathered fresh.
+
+    >>> import numpy as np
+    >>> from lamina.tensor import Tensor
+    >>> data = np.arange(5)
+    >>> [(b.array(), rows) for b, rows in blocks(5, lambda rows: Tensor._wrap(data[rows]), 2, False, 16)]
+    [([0, 1], 2), ([2, 3], 2)]
+    """
+    end = length if small_last_batch else length - length % batch_size
+    start, batches_per_block = 0, 1  # the first block is one batch, to measure a batch's bytes
+    while start < end:
+        stop = min(start + batches_per_block * batch_size, end)
+        block = gather(slice(start, stop))
+        if start == 0:
+            batches_per_block = max(1, block_bytes // max(1, _nbytes(block)))
+        yield block, stop - start
+        start = stop
+
+
+def _nbytes(structure):
+    if isinstance(structure, dict):
+        return sum(_nbytes(value) for value in structure.values())
+    if isinstance(structure, tuple):
+        return sum(_nbytes(value) for value in structure)
+    return structure._data.nbytes
+
+
+def rows_of(structure, start, stop):
+    """Rows start:stop of a Tensor, or of each Tensor in a dict or tuple of them (views).
+
+    >>> from lamina.tensor import Tensor
+    >>> import numpy as np
+    >>> rows_of({"a": Tensor._wrap(np.arange(4))}, 1, 3)["a"].array()
+    [1, 2]
+    """
+    if isinstance(structure, dict):
+        return {key: rows_of(value, start, stop) for key, value in structure.items()}
+    if isinstance(structure, tuple):
+        return tuple(rows_of(value, start, stop) for value in structure)
+    return type(structure)._wrap(structure._data[start:stop])
 
 
 def shuffled(dataset, buffer_size, rng):

@@ -26,7 +26,8 @@ def array(items, *more_items):
     * a dict of arrays (all with the same number of rows): elements `{key: row}`.
     * several arrays, `array(x, y)`: elements `(x_row, y_row)` tuples.
 
-    Arrays are read row by row as passes go (not copied up front); they are converted as
+    Arrays are read as passes go (not copied up front; batch() reads about 1 MB of
+    consecutive rows at a time, see iterators.sliced); they are converted as
     `lm.tensor` converts (float64 -> float32, int64 -> int32).
 
     >>> import lamina as lm
@@ -159,12 +160,15 @@ def _array_rows(columns, length):
         return _map_columns(lambda column: Tensor._wrap(to_array(column[indices])), columns)
 
     dataset = Dataset._from_rows(lambda: iter(range(length)), row, gather, length)
+    dataset._in_order = True
     dataset._array_columns = columns  # marks a plain array source for zip()
     return dataset
 
 
 def _as_index(numbers):
     # consecutive row numbers (batches of an unshuffled array) become a slice: a plain copy
+    if isinstance(numbers, slice):
+        return numbers
     if numbers[-1] - numbers[0] == len(numbers) - 1 and numbers == list(range(numbers[0], numbers[-1] + 1)):
         return slice(numbers[0], numbers[-1] + 1)
     return np.asarray(numbers, dtype=np.intp)
@@ -267,11 +271,13 @@ def _zip_datasets(leaves, template):
         # Arrays of one length zip into rows of arrays: batch() and shuffle() then work on
         # row numbers. (With different lengths the longer ones' last batch would differ.)
         rows = [leaf._rows for leaf in leaves]
-        return Dataset._from_rows(
+        dataset = Dataset._from_rows(
             lambda: iter(range(size)),
             lambda index: _fill(template, (row(index) for _, row, _ in rows)),
             lambda indices: _fill(template, (gather(indices) for _, _, gather in rows)),
             size)
+        dataset._in_order = True
+        return dataset
 
     def zipped():
         with contextlib.ExitStack() as stack:
