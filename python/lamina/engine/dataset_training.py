@@ -12,7 +12,9 @@ per epoch, or one shared by all epochs when batches_per_epoch is given -- run fi
 (`_train_step`, `_test_batch`) and the data checks are fit's own (engine/training.py,
 engine/data_checks.py). As in fit, an eligible model's steps and test batches run on the fused
 C++ trainer (engine/fused.py), one call per batch, and anything else on the tape;
-LAMINA_FUSED=0 forces the tape.
+LAMINA_FUSED=0 forces the tape. And as fit runs whole epochs in one call when only the
+default loggers listen, fit_dataset then trains a batched in-order array dataset
+(`lm.data.array(x, y).batch(32)`) a block of batches per call (_train_blocks).
 
 Unlike TF.js, a dataset that runs out of data (fewer than batches_per_epoch batches left,
 or an epoch without a single batch) ends training with a warning instead of running
@@ -36,10 +38,11 @@ import warnings
 import numpy as np
 
 from lamina.callbacks import configure_callbacks
+from lamina.data.iterators import rows_of
 from lamina.engine import data_checks
 from lamina.engine import fused as _fused
-from lamina.engine.training import (_count, _require_compiled, _sample_weights, _test_batch, _test_loop,
-                                    _train_step, _training_session, _standardize_xy)
+from lamina.engine.training import (_count, _only_default_loggers, _require_compiled, _sample_weights,
+                                    _test_batch, _test_loop, _train_step, _training_session, _standardize_xy)
 from lamina.tensor import Tensor
 
 __all__ = ["fit_dataset", "evaluate_dataset", "is_dataset"]
@@ -237,10 +240,14 @@ def _fit_dataset_loop(model, dataset, epochs, initial_epoch, batches_per_epoch, 
     callback_list.on_train_begin({})
     model._stop_training = False  # after on_train_begin, as TF.js: setting it there is ignored
     shared = iter(dataset) if batches_per_epoch is not None else None
+    in_blocks = shared is None and _trains_in_blocks(model, dataset, callback_list)
     batches_done = 0
     try:
         for epoch in range(initial_epoch, epochs):
-            batches = shared if shared is not None else iter(dataset)
+            if shared is not None:
+                batches = shared
+            else:
+                batches = dataset._blocks[1](BLOCK_BYTES) if in_blocks else iter(dataset)
             # The first batch is drawn before the epoch begins, so an epoch is only begun (and
             # recorded in the History) when there is data for it.
             first = next(batches, _END)
@@ -249,8 +256,12 @@ def _fit_dataset_loop(model, dataset, epochs, initial_epoch, batches_per_epoch, 
                 break
             callback_list.on_epoch_begin(epoch, {})
             epoch_logs = {}
-            steps, complete = _train_epoch(model, itertools.chain([first], batches), batches_per_epoch,
-                                           labels, class_weight, callback_list)
+            if in_blocks:
+                steps, complete = _train_blocks(model, itertools.chain([first], batches), dataset._blocks[0],
+                                                labels, class_weight, callback_list)
+            else:
+                steps, complete = _train_epoch(model, itertools.chain([first], batches), batches_per_epoch,
+                                               labels, class_weight, callback_list)
             batches_done += steps
             if complete and validate is not None:
                 # Written first, so val_ keys lead the epoch logs and the history (TF.js's order).
@@ -278,17 +289,84 @@ def _train_epoch(model, batches, batches_per_epoch, labels, class_weight, callba
     train_step = _TrainSteps(model)
     for index, element in enumerate(batches):
         x, y, weights = _batch_arrays(model, element, class_weight, "fit_dataset()")
-        batch_logs = {"batch": index, "size": x.shape[0]}  # known at batch begin, as TF.js's fitDataset
-        callback_list.on_batch_begin(index, batch_logs)
-        outs = train_step(x, y, weights)
-        batch_logs.update(zip(labels, outs))
-        callback_list.on_batch_end(index, batch_logs)
+        _step(train_step, index, x, y, weights, labels, callback_list)
         steps += 1
         if steps == batches_per_epoch:
             return steps, True
         if model._stop_training:
             return steps, False
     return steps, batches_per_epoch is None
+
+
+def _step(train_step, index, x, y, weights, labels, callback_list):
+    """One batch's train step between its callbacks."""
+    batch_logs = {"batch": index, "size": x.shape[0]}  # known at batch begin, as TF.js's fitDataset
+    callback_list.on_batch_begin(index, batch_logs)
+    outs = train_step(x, y, weights)
+    batch_logs.update(zip(labels, outs))
+    callback_list.on_batch_end(index, batch_logs)
+
+
+# ---------------------------------------------------------------- whole blocks of batches
+
+# The bytes of one block of batches trained in one fused call: enough batches that the
+# block's fixed Python cost vanishes, few enough that memory stays bounded.
+BLOCK_BYTES = 4 << 20
+
+
+def _trains_in_blocks(model, dataset, callback_list):
+    """Whether each epoch can train blocks of consecutive batches in one fused call each:
+    the dataset is a batched in-order array source (lm.data.array(...) or a zip of them,
+    then .batch(n): it offers its batches in blocks), only the default loggers listen (fit's
+    own test for running whole epochs fused, so no callback sees a batch as it is trained),
+    and the model suits the fused trainer."""
+    return (getattr(dataset, "_blocks", None) is not None and _only_default_loggers(callback_list)
+            and _fused.enabled() and _fused.is_eligible(model))
+
+
+def _train_blocks(model, blocks, batch_size, labels, class_weight, callback_list):
+    """_train_epoch for an epoch of (block, rows) from the dataset's blocks: the same batches,
+    the same logs reported batch by batch to the callbacks (after the block is trained),
+    and the same errors (a block that fails a check goes batch by batch, so the batches
+    before the failing one are trained first, as step by step)."""
+    steps = 0
+    train_step = _TrainSteps(model)
+    for block, rows in blocks:
+        per_batch = _train_block(model, block, rows, batch_size, class_weight)
+        if per_batch is None:
+            for first in range(0, rows, batch_size):
+                element = rows_of(block, first, first + batch_size)
+                x, y, weights = _batch_arrays(model, element, class_weight, "fit_dataset()")
+                _step(train_step, steps, x, y, weights, labels, callback_list)
+                steps += 1
+        else:
+            for first, outs in zip(range(0, rows, batch_size), per_batch):
+                batch_logs = {"batch": steps, "size": min(batch_size, rows - first)}
+                callback_list.on_batch_begin(steps, batch_logs)
+                batch_logs.update(zip(labels, outs))
+                callback_list.on_batch_end(steps, batch_logs)
+                steps += 1
+        if model._stop_training:  # (only the default loggers listen: set by another thread)
+            return steps, False
+    return steps, True
+
+
+def _train_block(model, block, rows, batch_size, class_weight):
+    """Trains a block's batches in one fused call; [[loss, metrics...] per batch], or None
+    with nothing trained when the block must go batch by batch (a check fails on it, or the
+    fused trainer refuses its arrays)."""
+    try:
+        # Checks that look at a batch's shape see the block's first and last batches.
+        _batch_arrays(model, rows_of(block, 0, batch_size), class_weight, "fit_dataset()")
+        if rows % batch_size:
+            _batch_arrays(model, rows_of(block, rows - rows % batch_size, rows), class_weight, "fit_dataset()")
+        x, y, weights = _batch_arrays(model, block, class_weight, "fit_dataset()")
+    except (ValueError, TypeError):
+        return None
+    runner = _fused.training_runner(model, x, y, weights, batch_size)
+    if runner is None:
+        return None
+    return runner.train_epoch(x, y, weights, np.arange(rows), batch_size).tolist()
 
 
 class _TrainSteps:
