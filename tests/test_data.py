@@ -713,3 +713,15 @@ def test_batching_elements_of_the_wrong_form():
         lm.data.array([object()]).batch(1).to_array()
     with pytest.raises(ValueError, match=r"a tuple of 2 items at the top level, element 1 has 3 items"):
         lm.data.array([(1, 2), (1, 2, 3)]).batch(2).to_array()
+
+
+def test_batches_given_to_user_code_are_copies_of_the_source_rows():
+    # fit_dataset reads its internal blocks in place; what iteration hands out stays a copy.
+    import numpy as np
+
+    import lamina as lm
+
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+    first = next(iter(lm.data.array(x).batch(4)))
+    x[0, 0] = 100.0
+    assert first.array()[0][0] == 0.0

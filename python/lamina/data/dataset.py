@@ -130,7 +130,7 @@ class Dataset:
             # (batch size, function of block_bytes starting a pass of iterators.blocks): the
             # same batches in blocks, for fit_dataset to train a block in one call
             batched._blocks = (batch_size, lambda block_bytes: iterators.blocks(
-                length, gather, batch_size, small_last_batch, block_bytes))
+                length, lambda rows: gather(rows, view=True), batch_size, small_last_batch, block_bytes))
             return batched
         if self._rows is not None:
             row_numbers, _, gather = self._rows

@@ -154,10 +154,23 @@ def _array_rows(columns, length):
         def row(index):
             return _row(columns, dtypes, index)
 
-    def gather(indices):
-        # what batch() would stack from the rows: the same values, dtypes and shapes
+    def gather(indices, view=False):
+        # what batch() would stack from the rows: the same values, dtypes and shapes. With
+        # view=True (fit_dataset's internal blocks, which never reach user code) a slice of a
+        # column already in lamina's dtype is read in place, as fit reads its arrays.
         indices = _as_index(indices)
-        return _map_columns(lambda column: Tensor._wrap(to_array(column[indices])), columns)
+
+        def take(column, dtype):
+            part = column[indices]
+            if view and isinstance(indices, slice) and part.dtype == dtype and part.flags.c_contiguous:
+                return Tensor._wrap(part)
+            return Tensor._wrap(to_array(part))
+
+        if isinstance(columns, dict):
+            return {key: take(column, dtypes[key]) for key, column in columns.items()}
+        if isinstance(columns, tuple):
+            return tuple(take(column, dtype) for column, dtype in builtins.zip(columns, dtypes))
+        return take(columns, dtypes)
 
     dataset = Dataset._from_rows(lambda: iter(range(length)), row, gather, length)
     dataset._in_order = True
@@ -274,7 +287,7 @@ def _zip_datasets(leaves, template):
         dataset = Dataset._from_rows(
             lambda: iter(range(size)),
             lambda index: _fill(template, (row(index) for _, row, _ in rows)),
-            lambda indices: _fill(template, (gather(indices) for _, _, gather in rows)),
+            lambda indices, view=False: _fill(template, (gather(indices, view=view) for _, _, gather in rows)),
             size)
         dataset._in_order = True
         return dataset
