@@ -62,6 +62,15 @@ def lamina_model(sizes, optimizer, learning_rate, weights):
     return model
 
 
+def lamina_path(model):
+    """'fused' when model.fit will run the fused C++ path for `model`, else 'tape'."""
+    try:
+        from lamina.engine import fused
+    except ImportError:  # a lamina from before the fused path
+        return "tape"
+    return "fused" if fused.enabled() and fused.is_eligible(model) else "tape"
+
+
 def lamina_epochs(model, x, y, batch, epochs=1):
     """Seconds for model.fit over x, y, and the last epoch's mean loss (from the History)."""
     start = time.perf_counter()

@@ -28,7 +28,7 @@ INPUTS, CLASSES, LEARNING_RATE = 784, 10, 0.01
 POOL_ROWS = 16384  # the rows an epoch runs over; runs longer than one epoch take several
 
 
-def time_cell(library, width, batch, budget, x, y, threads):
+def time_cell(library, width, batch, budget, x, y):
     """Best seconds per step for one grid cell: warm-up, calibration, then two timed runs."""
     sizes = [INPUTS, width, CLASSES]
     weights = _mlp.initial_weights(sizes)
@@ -60,7 +60,7 @@ def child_main(library, threads, batches, widths, budget):
     cells = {}
     for width in widths:
         for batch in batches:
-            cells[f"{width},{batch}"] = time_cell(library, width, batch, budget, x, y, threads)
+            cells[f"{width},{batch}"] = time_cell(library, width, batch, budget, x, y)
     print(json.dumps(cells))
 
 

@@ -13,15 +13,18 @@ Ways of training, each measurement in its own process:
   gathered with numpy as a typical JAX input loop does.
 A framework whose import fails is skipped ("not installed"). All start from the same initial
 weights and data. Each child warms up (a few batches and the last partial batch, so jit traces
-and plans exist), then times one epoch. Rounds alternate the frameworks (the order reversed
-every other round) and the best epoch of each is kept. Threads: 2 by default (lamina's pool,
-OPENBLAS_NUM_THREADS for numpy, torch.set_num_threads; XLA uses the machine's cores).
+and plans exist), then times one call that trains --epochs epochs (default 1: one `fit` call
+per epoch, so fit's per-call costs such as converting x count once per epoch). Rounds alternate
+the frameworks (the order reversed every other round) and the best of each is kept. Threads: 2
+by default (lamina's pool, OPENBLAS_NUM_THREADS for numpy, torch.set_num_threads; XLA uses the
+machine's cores).
 
-Prints samples/s, µs per step (the epoch's time / its steps), how many times faster lamina's
-default fit is (lamina ÷ this), and the epoch's mean loss.
+Prints samples/s, µs per step (the call's time / its steps), how many times faster lamina's
+default fit is (lamina ÷ this), and the last epoch's mean loss.
 
     python bench/train.py                         # 60,000 samples per epoch, 3 rounds
     python bench/train.py --samples 10000 --rounds 1
+    python bench/train.py --epochs 5              # steady state: 5 epochs per timed call
     python bench/train.py --configs guide --frameworks lamina numpy
     python bench/train.py --json                  # one JSON object per measurement
 """
@@ -50,8 +53,9 @@ IMPORTS = {"lamina": "lamina", "numpy": "numpy", "pytorch": "torch", "keras": "k
 
 # ---------------------------------------------------------------- one measurement (child side)
 
-def measure(config_name, framework, way, samples, threads):
-    """Warm up, then time one epoch; returns {seconds, steps, final_loss, way}."""
+def measure(config_name, framework, way, samples, threads, epochs):
+    """Warm up, then time one call training `epochs` epochs; returns {seconds, steps,
+    final_loss (the last epoch's mean), way}."""
     config = CONFIGS[config_name]
     sizes, batch = config["sizes"], config["batch"]
     x, y = _mlp.random_data(samples, sizes[0], sizes[-1])
@@ -59,10 +63,10 @@ def measure(config_name, framework, way, samples, threads):
     warm = _mlp.warmup_rows(samples, batch)
     train = {"lamina": lamina_trainer, "numpy": numpy_trainer, "pytorch": torch_trainer,
              "keras": keras_trainer, "jax": jax_trainer}[framework]
-    epoch, way = train(config, weights, threads, way)
-    epoch(x[:warm], y[:warm])
-    seconds, loss = epoch(x, y)
-    return {"seconds": seconds, "steps": math.ceil(samples / batch), "final_loss": loss, "way": way}
+    run, way = train(config, weights, threads, way)
+    run(x[:warm], y[:warm], 1)
+    seconds, loss = run(x, y, epochs)
+    return {"seconds": seconds, "steps": epochs * math.ceil(samples / batch), "final_loss": loss, "way": way}
 
 
 def lamina_trainer(config, weights, threads, way):
@@ -70,12 +74,13 @@ def lamina_trainer(config, weights, threads, way):
 
     lm.set_num_threads(threads)
     model = _mlp.lamina_model(config["sizes"], config["optimizer"], config["learning_rate"], weights)
-    return (lambda x, y: _mlp.lamina_epochs(model, x, y, config["batch"])), way
+    run = lambda x, y, epochs: _mlp.lamina_epochs(model, x, y, config["batch"], epochs)  # noqa: E731
+    return run, f"{way} ({_mlp.lamina_path(model)})"
 
 
 def numpy_trainer(config, weights, threads, way):
     mlp = _mlp.NumpyMLP(weights, config["optimizer"], config["learning_rate"])
-    return (lambda x, y: mlp.epochs(x, y, config["batch"])), way
+    return (lambda x, y, epochs: mlp.epochs(x, y, config["batch"], epochs)), way
 
 
 def torch_trainer(config, weights, threads, way):
@@ -101,22 +106,23 @@ def torch_trainer(config, weights, threads, way):
                                      betas=(_mlp.ADAM_BETA1, _mlp.ADAM_BETA2), eps=_mlp.EPSILON)
     loss_fn = torch.nn.CrossEntropyLoss()  # log-softmax + NLL on the logits: softmax + CCE
 
-    def epoch(x, y):
+    def run(x, y, epochs):
         features = torch.from_numpy(x)
         labels = torch.from_numpy(y.argmax(axis=1))
         start = time.perf_counter()
-        order = torch.randperm(features.shape[0])
-        total = 0.0
-        for begin in range(0, features.shape[0], batch):
-            rows = order[begin:begin + batch]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(features[rows]), labels[rows])
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(rows)
+        for _ in range(epochs):
+            order = torch.randperm(features.shape[0])
+            total = 0.0
+            for begin in range(0, features.shape[0], batch):
+                rows = order[begin:begin + batch]
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(features[rows]), labels[rows])
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(rows)
         return time.perf_counter() - start, total / features.shape[0]
 
-    return epoch, f"{way} (torch {torch.__version__})"
+    return run, f"{way} (torch {torch.__version__})"
 
 
 def keras_trainer(config, weights, threads, way):
@@ -135,12 +141,12 @@ def keras_trainer(config, weights, threads, way):
     model.compile(optimizer=optimizer, loss="categorical_crossentropy")
     model.set_weights(weights)
 
-    def epoch(x, y):
+    def run(x, y, epochs):
         start = time.perf_counter()
-        history = model.fit(x, y, batch_size=config["batch"], epochs=1, verbose=0, shuffle=True)
+        history = model.fit(x, y, batch_size=config["batch"], epochs=epochs, verbose=0, shuffle=True)
         return time.perf_counter() - start, float(history.history["loss"][-1])
 
-    return epoch, f"{way} (keras {keras.__version__}, {keras.backend.backend()} backend)"
+    return run, f"{way} (keras {keras.__version__}, {keras.backend.backend()} backend)"
 
 
 def jax_trainer(config, weights, threads, way):
@@ -182,21 +188,23 @@ def jax_trainer(config, weights, threads, way):
     rng = np.random.default_rng(2)
     holder = {"params": params, "state": state}
 
-    def epoch(x, y):
+    def run(x, y, epochs):
         start = time.perf_counter()
-        order = rng.permutation(x.shape[0])
-        params, state, losses = holder["params"], holder["state"], []
-        for begin in range(0, x.shape[0], batch):
-            rows = order[begin:begin + batch]
-            params, state, loss = step(params, state, x[rows], y[rows])
-            losses.append(loss)
+        params, state = holder["params"], holder["state"]
+        for _ in range(epochs):
+            order = rng.permutation(x.shape[0])
+            losses = []
+            for begin in range(0, x.shape[0], batch):
+                rows = order[begin:begin + batch]
+                params, state, loss = step(params, state, x[rows], y[rows])
+                losses.append(loss)
         sizes = np.diff(np.append(np.arange(0, x.shape[0], batch), x.shape[0]))
         total = float(np.dot(np.asarray(jax.device_get(losses), np.float64), sizes))  # waits for the last step
         seconds = time.perf_counter() - start
         holder["params"], holder["state"] = params, state
         return seconds, total / x.shape[0]
 
-    return epoch, f"{way} (jax {jax.__version__})"
+    return run, f"{way} (jax {jax.__version__})"
 
 
 def child_main(args):
@@ -208,19 +216,20 @@ def child_main(args):
     except ImportError:
         print(json.dumps({"skipped": "not installed"}))
         return
-    print(json.dumps(measure(config, framework, way, args.samples, args.threads)))
+    print(json.dumps(measure(config, framework, way, args.samples, args.threads, args.epochs)))
 
 
 # ---------------------------------------------------------------- the run (parent side)
 
-def run_one(config, framework, way, samples, threads):
+def run_one(config, framework, way, samples, threads, epochs):
     extra = {"LAMINA_FUSED": "0"} if "LAMINA_FUSED=0" in way else {}
     env = _mlp.thread_env(framework, threads, extra)
-    arguments = ["--child", config, framework, way, "--samples", str(samples), "--threads", str(threads)]
+    arguments = ["--child", config, framework, way, "--samples", str(samples), "--threads", str(threads),
+                 "--epochs", str(epochs)]
     return _mlp.run_child(os.path.abspath(__file__), arguments, env)
 
 
-def benchmark(configs, ways, samples, threads, rounds, say):
+def benchmark(configs, ways, samples, threads, rounds, epochs, say):
     """{(config, framework, way): best result or a skip/error note}, measured in rounds."""
     best = {}
     for round_index in range(rounds):
@@ -229,7 +238,7 @@ def benchmark(configs, ways, samples, threads, rounds, say):
             key = (config, framework, way)
             if key in best and "seconds" not in best[key]:
                 continue  # skipped or failed once: do not retry
-            result = run_one(config, framework, way, samples, threads)
+            result = run_one(config, framework, way, samples, threads, epochs)
             say(f"round {round_index + 1}/{rounds} {config} {framework} {way}: "
                 + (f"{result['seconds']:.3f} s" if "seconds" in result else str(result)))
             if key not in best or ("seconds" in result and result["seconds"] < best[key]["seconds"]):
@@ -237,7 +246,7 @@ def benchmark(configs, ways, samples, threads, rounds, say):
     return best
 
 
-def rows_for(config, ways, best, samples):
+def rows_for(config, ways, best, samples, epochs):
     """The measured rows of one config, with samples/s, µs/step and the ratio lamina ÷ this."""
     rows = []
     for framework, way in ways:
@@ -246,7 +255,7 @@ def rows_for(config, ways, best, samples):
             rows.append({"framework": framework, "way": way, "note": result.get("skipped") or result["error"]})
             continue
         rows.append({"config": config, "framework": framework, "way": result["way"],
-                     "samples_per_s": samples / result["seconds"],
+                     "samples_per_s": epochs * samples / result["seconds"],
                      "us_per_step": 1e6 * result["seconds"] / result["steps"],
                      "final_loss": result["final_loss"]})
     reference = next((r for r in rows if r["framework"] == "lamina" and "samples_per_s" in r), None)
@@ -256,9 +265,10 @@ def rows_for(config, ways, best, samples):
     return rows
 
 
-def print_table(config, rows, samples, threads, rounds):
+def print_table(config, rows, samples, threads, rounds, epochs):
     print(f"{config}: {CONFIGS[config]['title']}")
-    print(f"  {samples:,} random samples per epoch, {threads} threads, best of {rounds} round(s), "
+    per_call = "one epoch per timed call" if epochs == 1 else f"{epochs} epochs per timed call"
+    print(f"  {samples:,} random samples per epoch, {per_call}, {threads} threads, best of {rounds} round(s), "
           "each in its own process")
     print(f"  {'framework':<10}{'way':<48}{'samples/s':>12}{'µs/step':>11}{'lamina ÷':>10}{'final loss':>12}")
     for row in rows:
@@ -276,25 +286,27 @@ def main():
     parser.add_argument("--samples", type=int, default=60000, help="samples per epoch (default 60000)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the best of each is kept (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="threads for every framework (default 2)")
+    parser.add_argument("--epochs", type=int, default=1,
+                        help="epochs in the timed fit call (default 1; more spreads fit's per-call cost)")
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--frameworks", nargs="+", choices=sorted(IMPORTS), default=sorted(IMPORTS))
     parser.add_argument("--json", action="store_true", help="one JSON object per measurement")
     parser.add_argument("--verbose", action="store_true", help="print each round's time to stderr")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.samples < 1 or args.rounds < 1 or args.threads < 1:
-        parser.error("--samples, --rounds and --threads must be positive")
+    if min(args.samples, args.rounds, args.threads, args.epochs) < 1:
+        parser.error("--samples, --rounds, --threads and --epochs must be positive")
     if args.child:
         child_main(args)
         return
 
     ways = [(f, w) for f, w in WAYS if f in args.frameworks]
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.verbose else (lambda text: None)
-    best = benchmark(args.configs, ways, args.samples, args.threads, args.rounds, say)
+    best = benchmark(args.configs, ways, args.samples, args.threads, args.rounds, args.epochs, say)
     for config in args.configs:
-        rows = rows_for(config, ways, best, args.samples)
+        rows = rows_for(config, ways, best, args.samples, args.epochs)
         if not args.json:
-            print_table(config, rows, args.samples, args.threads, args.rounds)
+            print_table(config, rows, args.samples, args.threads, args.rounds, args.epochs)
             continue
         for row in rows:
             if "note" in row:
