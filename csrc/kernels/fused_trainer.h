@@ -97,6 +97,10 @@ enum class Parallelism { automatic, kernels, rows };
 // With rows split, the lanes' gradients are summed and the update applied in parallel (one
 // more handoff) from this many parameters on; below it the caller does both alone.
 constexpr int64_t kParallelUpdateMin = 65536;
+// Below this many flops per step (≈ 6·rows·parameters) one thread beats two on a 2-core
+// machine (bench/scaling.py: width 32 up to batch 128, width 256 at batch 8), so such a step
+// runs all its kernels on the calling thread.
+constexpr double kSerialStepFlops = 25e6;
 
 struct FusedPlan {
   std::vector<Stage> stages;
