@@ -24,6 +24,7 @@ import numpy as np
 from lamina import optimizers
 from lamina._serialization import to_camel_case
 from lamina.io import model_json, weights
+from lamina.io.paths import file_system_path
 from lamina.io.saving import FORMAT, MODEL_JSON, check_user_defined_metadata
 from lamina.tensor import Tensor
 
@@ -32,17 +33,7 @@ __all__ = ["load_layers_model", "model_from_json"]
 
 def _model_json_path(path):
     """The model.json file for a folder, a JSON file path or a file:// URL."""
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    if not isinstance(path, str) or not path:
-        raise TypeError(f"path must be a folder, a model.json path or a file:// URL (str or os.PathLike), "
-                        f"got {path!r}")
-    if path.startswith("file://"):
-        path = path[len("file://"):]
-    elif "://" in path:
-        raise ValueError(f"path: lamina loads from the file system (a folder, a model.json path or a file:// URL), "
-                         f"got {path!r}")
-    path = os.path.abspath(path)
+    path = file_system_path(path, "loads from")
     if os.path.isdir(path):
         path = os.path.join(path, MODEL_JSON)
     if not os.path.isfile(path):

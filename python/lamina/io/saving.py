@@ -33,6 +33,7 @@ from lamina import metrics as _metrics
 from lamina._serialization import to_snake_case
 from lamina._version import __version__
 from lamina.io import model_json, weights
+from lamina.io.paths import file_system_path
 
 __all__ = ["GENERATED_BY", "FORMAT", "model_json_document", "training_config", "check_user_defined_metadata",
            "save"]
@@ -145,17 +146,7 @@ def model_json_document(model, include_optimizer=False, weights_file=WEIGHTS_BIN
 
 def _target(path):
     """(folder, model.json file name) for a folder, a `*.json` path or a file:// URL."""
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    if not isinstance(path, str) or not path:
-        raise TypeError(f"path must be a folder, a model.json path or a file:// URL (str or os.PathLike), "
-                        f"got {path!r}")
-    if path.startswith("file://"):
-        path = path[len("file://"):]
-    elif "://" in path:
-        raise ValueError(f"path: lamina saves to the file system (a folder, a model.json path or a file:// URL), "
-                         f"got {path!r}")
-    path = os.path.abspath(path)
+    path = file_system_path(path, "saves to")
     if path.lower().endswith(".json") and not os.path.isdir(path):
         return os.path.dirname(path), os.path.basename(path)
     return path, MODEL_JSON
