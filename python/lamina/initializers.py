@@ -155,6 +155,7 @@ class RandomNormal(Initializer):
     """
 
     class_name = "RandomNormal"
+    _draw = staticmethod(creation.random_normal)
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean = _check_number(mean, "mean")
@@ -163,13 +164,13 @@ class RandomNormal(Initializer):
 
     def __call__(self, shape, dtype="float32"):
         _check_random_dtype(dtype, self.class_name)
-        return creation.random_normal(_check_shape(shape), self.mean, self.stddev, dtype, self.seed)
+        return self._draw(_check_shape(shape), self.mean, self.stddev, dtype, self.seed)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-class TruncatedNormal(Initializer):
+class TruncatedNormal(RandomNormal):
     """Normal values, any beyond 2 standard deviations drawn again (no variance correction).
 
     >>> import lamina as lm
@@ -179,18 +180,7 @@ class TruncatedNormal(Initializer):
     """
 
     class_name = "TruncatedNormal"
-
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean = _check_number(mean, "mean")
-        self.stddev = _check_number(stddev, "stddev")
-        self.seed = _check_seed(seed)
-
-    def __call__(self, shape, dtype="float32"):
-        _check_random_dtype(dtype, self.class_name)
-        return creation.truncated_normal(_check_shape(shape), self.mean, self.stddev, dtype, self.seed)
-
-    def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+    _draw = staticmethod(creation.truncated_normal)
 
 
 class Identity(Initializer):
