@@ -14,9 +14,9 @@ affects both alike; the best epoch of each is compared. Target: fit_dataset ≤ 
 import argparse
 import time
 
-import numpy as np
 
 import lamina as lm
+from _mlp import random_data  # bench/_mlp.py: shared with the other training benches
 
 INPUTS, HIDDEN, CLASSES, BATCH, LEARNING_RATE = 784, 32, 10, 32, 0.1
 
@@ -44,9 +44,7 @@ def main():
     if args.threads:
         lm.set_num_threads(args.threads)
 
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((args.samples, INPUTS), dtype=np.float32)
-    y = np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, args.samples)]
+    x, y = random_data(args.samples, INPUTS, CLASSES)
     dataset = lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(y)}).batch(BATCH)
 
     by_fit, by_dataset = guide_model(), guide_model()

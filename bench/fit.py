@@ -15,9 +15,8 @@ import argparse
 import os
 import time
 
-import numpy as np
-
 import lamina as lm
+from _mlp import NumpyMLP, random_data  # bench/_mlp.py: shared with train.py and scaling.py
 
 INPUTS, HIDDEN, CLASSES, BATCH, LEARNING_RATE = 784, 32, 10, 32, 0.1
 
@@ -32,28 +31,6 @@ def lamina_epoch(model, x, y, fused=True):
         os.environ.pop("LAMINA_FUSED", None)
 
 
-def numpy_epoch(weights, x, y, rng):
-    w1, b1, w2, b2 = weights
-    start = time.perf_counter()
-    order = rng.permutation(len(x))
-    for begin in range(0, len(x), BATCH):
-        rows = order[begin:begin + BATCH]
-        xb, yb = x[rows], y[rows]
-        h = np.maximum(xb @ w1 + b1, 0)
-        logits = h @ w2 + b2
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        # softmax followed by categorical cross-entropy: dL/dlogits = (p - y) / batch
-        d_logits = (p - yb) / np.float32(len(rows))
-        d_h = (d_logits @ w2.T) * (h > 0)
-        w2 -= LEARNING_RATE * (h.T @ d_logits)
-        b2 -= LEARNING_RATE * d_logits.sum(axis=0)
-        w1 -= LEARNING_RATE * (xb.T @ d_h)
-        b1 -= LEARNING_RATE * d_h.sum(axis=0)
-    return time.perf_counter() - start
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=60000)
@@ -63,15 +40,13 @@ def main():
     if args.threads:
         lm.set_num_threads(args.threads)
 
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((args.samples, INPUTS), dtype=np.float32)
-    y = np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, args.samples)]
+    x, y = random_data(args.samples, INPUTS, CLASSES)
 
     lm.set_seed(0)
     model = lm.sequential(layers=[lm.layers.dense(input_shape=[INPUTS], units=HIDDEN, activation="relu"),
                                   lm.layers.dense(units=CLASSES, activation="softmax")])
     model.compile(optimizer=lm.train.sgd(LEARNING_RATE), loss="categoricalCrossentropy")
-    weights = [w.copy() for w in model.get_weights()]
+    by_hand = NumpyMLP(model.get_weights(), "sgd", LEARNING_RATE)
 
     lamina_times, tape_times, numpy_times = [], [], []
     lamina_epoch(model, x[:BATCH * 8], y[:BATCH * 8])  # warm up
@@ -79,7 +54,7 @@ def main():
     for _ in range(args.rounds):
         lamina_times.append(lamina_epoch(model, x, y))
         tape_times.append(lamina_epoch(model, x, y, fused=False))
-        numpy_times.append(numpy_epoch(weights, x, y, rng))
+        numpy_times.append(by_hand.epochs(x, y, BATCH)[0])
 
     lam = args.samples / min(lamina_times)
     tape = args.samples / min(tape_times)
