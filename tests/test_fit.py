@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import lamina as lm
+from recording import Events
 
 
 class Recorder(lm.layers.Layer):
@@ -30,24 +31,6 @@ def recording_model(features=2):
 def rows(n, features=2):
     """Sample i has value i in every column, so a batch's first column names its rows."""
     return np.repeat(np.arange(n, dtype=np.float32)[:, None], features, 1), np.zeros([n, 1], np.float32)
-
-
-class Events:
-    """A dict callback that records every event with a copy of its logs."""
-
-    def __init__(self):
-        self.seen = []
-        self.callbacks = {name: self.recorder(name) for name in (
-            "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end")}
-
-    def recorder(self, name):
-        def record(*args):
-            *index, logs = args
-            self.seen.append((name, *index, dict(logs or {})))
-        return record
-
-    def of(self, name):
-        return [event[1:] for event in self.seen if event[0] == name]
 
 
 # ---------------------------------------------------------------- learning

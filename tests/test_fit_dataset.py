@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import lamina as lm
+from recording import Events
 
 
 class Batches:
@@ -78,24 +79,6 @@ def numbered(n, start=0):
 def three_batches():
     """Batches of 2, 2 and 1 rows (5 samples), numbered 0..4."""
     return [numbered(2, 0), numbered(2, 2), numbered(1, 4)]
-
-
-class Events:
-    """A dict callback recording every event with a copy of its logs."""
-
-    def __init__(self):
-        self.seen = []
-        self.callbacks = {name: self.recorder(name) for name in (
-            "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end")}
-
-    def recorder(self, name):
-        def record(*args):
-            *index, logs = args
-            self.seen.append((name, *index, dict(logs or {})))
-        return record
-
-    def of(self, name):
-        return [event[1:] for event in self.seen if event[0] == name]
 
 
 # ---------------------------------------------------------------- callbacks, logs, params
