@@ -454,12 +454,11 @@ void FusedTrainer::step(const Batch& batch, double learning_rate, OptimizerState
   const int64_t rows = batch.rows;
   const int lanes = lanes_for(rows);
   // A small step (forward and backward ≈ 6·rows·parameters flops) runs all its kernels on
-  // this thread: handing its tiny GEMMs to the pool costs more than it saves. A one-task
-  // parallel_for is how: calls made inside a task run on the caller alone.
+  // this thread: handing its tiny GEMMs to the pool costs more than it saves.
   const bool serial_step = lanes == 1 && 6.0 * static_cast<double>(rows) *
                                              static_cast<double>(parameter_count_) < kSerialStepFlops;
   if (serial_step) {
-    parallel_for(1, [&](int64_t) {
+    run_on_this_thread([&] {
       run_lane(lanes_[0], batch, 0, rows);
       sum_values(batch.weights != nullptr, rows, out);
       update(learning_rate, *state, 0, 1);

@@ -34,5 +34,12 @@ void parallel_for(int64_t n_tasks, Body&& body) {
       const_cast<void*>(static_cast<const void*>(&body)));
 }
 
+// Runs body() with every parallel_for inside it on the calling thread alone: for work too
+// small to be worth handing to another core (a task's nested calls already run inline).
+template <class Body>
+void run_on_this_thread(Body&& body) {
+  parallel_for(1, [&](int64_t) { body(); });
+}
+
 }  // namespace lamina
 
