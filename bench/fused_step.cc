@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
         const int64_t begin = first * batch, end = std::min(samples, (first + chunk) * batch);
         const auto start = std::chrono::steady_clock::now();
         runs[t].trainer->train_epoch(x.data(), y.data(), nullptr, order.data() + begin,
-                                     end - begin, batch, lr, &runs[t].state,
+                                     end - begin, batch, nullptr, lr, &runs[t].state,
                                      out.data() + first * 2);
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -177,7 +177,11 @@ def class_labels(rng):
     return np.asarray(rng.integers(0, 3, 3), np.int32)
 
 
-VALID_FOR_NAME = {"b": [row_vector], "dloss": [row_vector], "labels": [matrix, class_labels]}
+def pcg_seed(rng):
+    return rng.integers(0, 2 ** 64, size=4, dtype=np.uint64, endpoint=False)
+
+
+VALID_FOR_NAME = {"b": [row_vector], "dloss": [row_vector], "labels": [matrix, class_labels], "seed": [pcg_seed]}
 BAD_ARRAYS = [
     lambda rng: None, lambda rng: 1.5, lambda rng: "relu", lambda rng: [[1.0, 2.0]],
     lambda rng: np.ones((3, 4), np.float32), lambda rng: np.ones((3, 3)),
@@ -186,6 +190,7 @@ BAD_ARRAYS = [
     lambda rng: np.array([-1, 3, 2 ** 31 - 1], np.int32),
     lambda rng: np.ones((3, 6), np.float32)[:, ::2],
     lambda rng: np.full((3, 3), np.nan, np.float32), lambda rng: np.full((3,), -np.inf, np.float32),
+    lambda rng: np.ones((2, 4), np.uint64), lambda rng: np.ones(8, np.uint64)[::2],
 ]
 ACTIVATIONS = ["linear", "relu", "relu6", "elu", "selu", "sigmoid", "tanh", "swish", "gelu"]
 GOOD_SCALAR = {"float": [0.1, 0.5, 0.9, 1e-7, 1], "int": [1, 2, 10], "bool": [True, False],

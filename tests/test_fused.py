@@ -72,6 +72,7 @@ def train_both(monkeypatch, layers, optimizer, loss, x, y, metrics=None, **fit_a
             if flag == "1":  # the fused run must never fall back to the tape
                 patch.setattr(training, "_train_step", _no_tape)
             histories.append(model.fit(x, y, **fit_args))
+        model.start_weights = start
         models.append(model)
     return models[0], models[1], histories[0], histories[1]
 
@@ -149,6 +150,104 @@ def test_every_loss_matches_the_tape(monkeypatch, loss, output, metrics, use_bia
     assert_same_weights(a, b)
     assert_same_history(ha, hb)
     assert len(a.weights) == (4 if use_bias else 2)
+
+
+@pytest.mark.parametrize("seed", [None, 11])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_dropout_draws_the_tapes_masks(monkeypatch, seed, optimizer):
+    """Same set_seed, same masks: input dropout, hidden dropout, layer seed or the global stream."""
+    x, labels = data(seed=12)
+    y = np.eye(3, dtype=np.float32)[labels]
+    layers = lambda: [lm.layers.dropout(rate=0.2, input_shape=[6], seed=seed),
+                      lm.layers.dense(units=8, activation="relu"),
+                      lm.layers.dropout(rate=0.5),
+                      lm.layers.dense(units=3, activation="softmax")]
+    a, b, ha, hb = train_both(monkeypatch, layers, OPTIMIZERS[optimizer], "categoricalCrossentropy", x, y,
+                              metrics=["accuracy"])
+    assert_same_weights(a, b)
+    assert_same_history(ha, hb)
+    # The masks matter: from the same start and shuffles, the model without dropout ends
+    # elsewhere (so equal weights above mean equal masks, not masks that did nothing).
+    plain = build(lambda: [lm.layers.dense(units=8, input_shape=[6], activation="relu"),
+                           lm.layers.dense(units=3, activation="softmax")],
+                  OPTIMIZERS[optimizer], "categoricalCrossentropy")
+    plain.set_weights(b.start_weights)
+    lm.random.set_seed(7)
+    plain.fit(x, y, batch_size=16, epochs=50, verbose=0)
+    assert max(float(np.abs(p - w).max()) for p, w in zip(plain.get_weights(), b.get_weights())) > 1e-2
+
+
+def test_dropout_masks_match_per_batch_and_in_train_on_batch(monkeypatch):
+    """With a callback (one C++ call per batch) and through train_on_batch."""
+    x, labels = data(rows=40, seed=13)
+    y = np.eye(3, dtype=np.float32)[labels]
+    results = {}
+    for flag in ("1", "0"):
+        lm.random.set_seed(5)
+        model = build(lambda: [lm.layers.dense(units=8, input_shape=[6], activation="tanh"),
+                               lm.layers.dropout(rate=0.4), lm.layers.dense(units=3, activation="softmax")],
+                      lambda: lm.train.adam(0.01), "categoricalCrossentropy")
+        monkeypatch.setenv("LAMINA_FUSED", flag)
+        lm.random.set_seed(6)
+        history = model.fit(x, y, batch_size=8, epochs=3, verbose=0,
+                            callbacks=[lm.callbacks.lambda_callback(on_batch_end=lambda batch, logs: None)])
+        steps = [model.train_on_batch(x[:10], y[:10]) for _ in range(3)]
+        results[flag] = (history.history["loss"], steps, model.get_weights())
+    np.testing.assert_allclose(results["1"][0], results["0"][0], rtol=1e-5)
+    np.testing.assert_allclose(results["1"][1], results["0"][1], rtol=1e-5)
+    for got, want in zip(results["1"][2], results["0"][2]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_dropout_noise_is_numpys():
+    """The C++ noise is numpy's PCG64 float32 stream, from the state of the same generator."""
+    from lamina.random import generator, noise_seed
+    for seed in (0, 1, 2**40 + 3):
+        for n in (0, 1, 2, 7, 1000):
+            want = generator(seed).random(n, dtype=np.float32)
+            np.testing.assert_array_equal(_core.uniform_floats(noise_seed(seed), n), want)
+            keep = np.float32(1 - 0.3)
+            mask = np.floor(generator(seed).random(n, dtype=np.float32) + keep) / keep
+            np.testing.assert_array_equal(_core.dropout_mask(noise_seed(seed), 1 - 0.3, n), mask)
+    with pytest.raises(ValueError, match=r"seed must have shape \(4,\)"):
+        _core.uniform_floats(np.zeros(3, np.uint64), 2)
+    with pytest.raises(TypeError, match="seed must have dtype uint64"):
+        _core.uniform_floats(np.zeros(4, np.int64), 2)
+    with pytest.raises(ValueError, match=r"keep_prob must be in \(0, 1\]"):
+        _core.dropout_mask(noise_seed(1), 0.0, 2)
+
+
+@pytest.mark.parametrize("kernel, bias", [
+    (lambda: lm.regularizers.l1(0.01), None),
+    (lambda: lm.regularizers.l2(0.02), lambda: lm.regularizers.l2(0.05)),
+    (lambda: lm.regularizers.l1l2(l1=0.01, l2=0.01), lambda: lm.regularizers.l1(0.03)),
+])
+def test_regularizers_match_the_tape(monkeypatch, kernel, bias):
+    x, labels = data(seed=14)
+    y = np.eye(3, dtype=np.float32)[labels]
+    layers = lambda: [lm.layers.dense(units=8, input_shape=[6], activation="relu",
+                                      kernel_regularizer=kernel(), bias_regularizer=bias and bias()),
+                      lm.layers.dense(units=3, activation="softmax", kernel_regularizer=kernel())]
+    a, b, ha, hb = train_both(monkeypatch, layers, lambda: lm.train.adam(0.02), "categoricalCrossentropy", x, y,
+                              metrics=["ce"])
+    assert_same_weights(a, b)
+    assert_same_history(ha, hb)
+    # The reported loss includes the penalty, the metric (and evaluation) do not.
+    assert ha.history["loss"][-1] > ha.history["ce"][-1]
+
+
+def test_flatten_first_matches_the_tape(monkeypatch):
+    x, labels = data(seed=15)
+    x = x.reshape(-1, 2, 3)
+    y = np.eye(3, dtype=np.float32)[labels]
+    layers = lambda: [lm.layers.flatten(input_shape=[2, 3]), lm.layers.dense(units=8, activation="elu"),
+                      lm.layers.dense(units=3, activation="softmax")]
+    a, b, ha, hb = train_both(monkeypatch, layers, lambda: lm.train.sgd(0.1), "categoricalCrossentropy", x, y,
+                              metrics=["accuracy"])
+    assert_same_weights(a, b)
+    assert_same_history(ha, hb)
+    monkeypatch.setattr(training, "_train_step", _no_tape)
+    np.testing.assert_allclose(a.predict(x).array(), b.predict(x).array(), rtol=1e-5, atol=1e-7)
 
 
 def test_class_and_sample_weights_match_the_tape(monkeypatch):
@@ -245,8 +344,9 @@ def test_train_on_batch_evaluate_predict_match_the_tape(monkeypatch):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("variant", ["dropout", "regularizer", "constraint", "custom_layer", "custom_loss",
-                                     "frozen", "gelu_new"])
+@pytest.mark.parametrize("variant", ["dropout_noise_shape", "custom_regularizer", "activity_regularizer",
+                                     "constraint", "custom_layer", "custom_loss", "frozen", "gelu_new",
+                                     "flatten_channels_first"])
 def test_ineligible_models_fall_back_and_still_train(monkeypatch, variant):
     monkeypatch.setenv("LAMINA_FUSED", "1")
 
@@ -254,16 +354,24 @@ def test_ineligible_models_fall_back_and_still_train(monkeypatch, variant):
         def call(self, inputs, training=False):
             return inputs * 2.0
 
+    class Squares(lm.regularizers.L1L2):  # a subclass may compute anything: the tape runs it
+        pass
+
     first = {"units": 8, "input_shape": [6], "activation": "relu"}
-    if variant == "regularizer":
-        first["kernel_regularizer"] = lm.regularizers.l2()
+    if variant == "custom_regularizer":
+        first["kernel_regularizer"] = Squares(l1=0, l2=0.01)
+    if variant == "activity_regularizer":
+        first["activity_regularizer"] = lm.regularizers.l2()
     if variant == "constraint":
         first["kernel_constraint"] = lm.constraints.max_norm()
     if variant == "gelu_new":
         first["activation"] = "gelu_new"
     layers = [lm.layers.dense(**first)]
-    if variant == "dropout":
-        layers.append(lm.layers.dropout(rate=0.3))
+    if variant == "flatten_channels_first":
+        del first["input_shape"]
+        layers = [lm.layers.flatten(data_format="channels_first", input_shape=[2, 3]), lm.layers.dense(**first)]
+    if variant == "dropout_noise_shape":
+        layers.append(lm.layers.dropout(rate=0.3, noise_shape=[1, 8]))
     if variant == "custom_layer":
         layers.append(Scale())
     layers.append(lm.layers.dense(units=3, activation="softmax"))
@@ -275,6 +383,8 @@ def test_ineligible_models_fall_back_and_still_train(monkeypatch, variant):
     model.compile(optimizer=lm.train.sgd(0.5), loss=loss)
     assert not fused.is_eligible(model)
     x, labels = data()
+    if variant == "flatten_channels_first":
+        x = x.reshape(-1, 2, 3)
     y = np.eye(3, dtype=np.float32)[labels]
     history = model.fit(x, y, batch_size=16, epochs=10, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]

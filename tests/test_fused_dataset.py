@@ -217,9 +217,25 @@ class Scale(lm.layers.Layer):
         return inputs * 2.0
 
 
-INELIGIBLE = {"dropout": {"extra": lambda: [lm.layers.dropout(rate=0.3)]},
+INELIGIBLE = {"dropout_noise_shape": {"extra": lambda: [lm.layers.dropout(rate=0.3, noise_shape=[1, 7])]},
               "custom_layer": {"extra": lambda: [Scale()]},
-              "regularizer": {"kernel_regularizer": lambda: lm.regularizers.l2()}}
+              "activity_regularizer": {"activity_regularizer": lambda: lm.regularizers.l2()}}
+
+
+@pytest.mark.parametrize("source", ["batches", "array"])
+def test_dropout_and_regularizers_match_the_tape(monkeypatch, source):
+    """The same masks (drawn from the same generator states) and penalties on both paths."""
+    x, labels = classification(seed=12)
+    y = np.eye(3, dtype=np.float32)[labels]
+    if source == "array":  # trained in blocks of batches, one fused call each
+        dataset = lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(y)}).batch(16)
+    else:
+        dataset = Batches({"xs": x[s], "ys": y[s]} for s in split(len(x), [16]))
+    make = lambda: dense_model(lambda: lm.train.adam(0.02), "categoricalCrossentropy", metrics=["accuracy"],
+                               extra=[lm.layers.dropout(rate=0.4)],
+                               kernel_regularizer=lm.regularizers.l1l2(l1=0.01, l2=0.02))
+    runs = fit_both(monkeypatch, make, dataset, epochs=4)
+    assert_same_runs(runs, 4 * 6)
 
 
 @pytest.mark.parametrize("variant", list(INELIGIBLE))

@@ -1,6 +1,7 @@
 // _core.fused.FusedTrainer: a plan of dense/activation/softmax stages over the caller's own weight
 // and optimizer-slot arrays (kept alive here and updated in place), trained one batch or one
 // epoch per call with the GIL released. lamina.engine.fused builds it; see fused_trainer.h.
+#include <cmath>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -90,6 +91,50 @@ int64_t positive_int(const py::handle& v, const char* name) {
   return n;
 }
 
+// A number in a stage dict (or `fallback` when absent).
+double stage_number(const py::dict& d, const char* key, const std::string& where, double fallback) {
+  if (!d.contains(key)) return fallback;
+  py::object v = d[key];
+  if (py::isinstance<py::bool_>(v) || !(py::isinstance<py::float_>(v) || py::isinstance<py::int_>(v))) {
+    throw py::type_error(where + "['" + key + "'] must be a number, got " +
+                         py::str(py::type::of(v).attr("__name__")).cast<std::string>());
+  }
+  return v.cast<double>();
+}
+
+// An L1/L2 rate: finite, >= 0, as float32 (0 when absent).
+float regularizer_rate(const py::dict& d, const char* key, const std::string& where) {
+  const double rate = stage_number(d, key, where, 0.0);
+  const std::string name = where + "['" + key + "']";
+  expect_finite(rate, name.c_str());
+  expect_non_negative(rate, name.c_str());
+  if (!std::isfinite(static_cast<float>(rate))) {
+    throw py::value_error(name + " must be finite as float32, got " + std::to_string(rate));
+  }
+  return static_cast<float>(rate);
+}
+
+// The noise seeds of `steps` steps (None when the plan has no dropout): uint64 of shape
+// [steps, dropout stages, 4] (train_epoch) or [dropout stages, 4] (train_batch, steps 0).
+const Pcg64Seed* seeds_arg(const py::object& obj, int64_t steps, int64_t dropouts,
+                           View<uint64_t>* keep) {
+  if (dropouts == 0) {
+    if (!obj.is_none()) throw py::value_error("noise_seeds must be None: the plan has no dropout stage");
+    return nullptr;
+  }
+  std::vector<int64_t> expected = {dropouts, 4};
+  if (steps > 0) expected.insert(expected.begin(), steps);
+  if (obj.is_none()) {
+    throw py::value_error("noise_seeds must be a uint64 array of shape " + shape_text(expected) +
+                          " (the plan has dropout stages), got None");
+  }
+  *keep = u64(obj, "noise_seeds");
+  expect_shape(keep->shape, expected, "noise_seeds",
+               "(per step and dropout stage: state high, state low, inc high, inc low)");
+  static_assert(sizeof(Pcg64Seed) == 4 * sizeof(uint64_t), "Pcg64Seed is four uint64 words");
+  return reinterpret_cast<const Pcg64Seed*>(keep->data);
+}
+
 struct Bound {
   std::unique_ptr<FusedTrainer> trainer;
   std::vector<py::array> buffers;  // every weight and slot array: kept alive, updated in place
@@ -112,11 +157,19 @@ std::vector<Stage> parse_stages(const py::list& stages, int64_t input_width, int
     const std::string kind = entry(d, "kind", where).cast<std::string>();
     s.kind = parse_name<StageKind>(kind, (where + "['kind']").c_str(),
                                    {{"dense", StageKind::dense}, {"activation", StageKind::activation},
-                                    {"softmax", StageKind::softmax}});
+                                    {"dropout", StageKind::dropout}, {"softmax", StageKind::softmax}});
     if (s.kind == StageKind::softmax && i + 1 != stages.size()) {
       throw py::value_error(where + ": softmax is supported only as the last stage");
     }
-    if (s.kind != StageKind::softmax) {
+    if (s.kind == StageKind::dropout) {
+      const double rate = stage_number(d, "rate", where, -1.0);
+      // As the tape: keep = float32(1 - rate); rate 0 (or 1, which Dropout treats as off)
+      // draws nothing there, so such a layer is left out of the plan, not given a stage.
+      s.keep = static_cast<float>(1.0 - rate);
+      if (!(rate > 0.0 && rate < 1.0 && s.keep > 0.0f && s.keep < 1.0f)) {
+        throw py::value_error(where + "['rate'] must be in (0, 1), got " + std::to_string(rate));
+      }
+    } else if (s.kind != StageKind::softmax) {
       const std::string act = entry(d, "activation", where).cast<std::string>();
       if (!parse_activation(act, &s.act)) {
         throw py::value_error(where + "['activation'] must be one of " + activation_names() +
@@ -142,6 +195,10 @@ std::vector<Stage> parse_stages(const py::list& stages, int64_t input_width, int
       s.out = kernel.dim(1);
       s.kernel = kernel.data;
       keep(kernel, kname);
+      s.kernel_l1 = regularizer_rate(d, "kernel_l1", where);
+      s.kernel_l2 = regularizer_rate(d, "kernel_l2", where);
+      s.bias_l1 = regularizer_rate(d, "bias_l1", where);
+      s.bias_l2 = regularizer_rate(d, "bias_l2", where);
       py::object bias_obj = d.contains("bias") ? py::object(d["bias"]) : py::none();
       View<float> bias;
       if (!bias_obj.is_none()) {
@@ -284,12 +341,15 @@ void register_fused(py::module_& m) {
            py::arg("train") = true)
       .def_property_readonly("max_batch", [](Bound& b) { return b.trainer->max_batch(); })
       .def_property_readonly("label_width", [](Bound& b) { return b.trainer->label_width(); })
+      .def_property_readonly("dropout_count", [](Bound& b) { return b.trainer->dropout_count(); })
       .def(
           "train_batch",
           [](Bound& b, py::object x, py::object y, py::object weights, double learning_rate,
-             int64_t iterations, double beta1_power, double beta2_power) {
+             int64_t iterations, double beta1_power, double beta2_power, py::object noise_seeds) {
             require_train(b);
             BatchArgs a = check_batch(b, x, y, weights, b.trainer->max_batch());
+            View<uint64_t> seed_view;
+            const Pcg64Seed* seeds = seeds_arg(noise_seeds, 0, b.trainer->dropout_count(), &seed_view);
             expect_finite(learning_rate, "learning_rate");
             OptimizerState state = state_arg(iterations, beta1_power, beta2_power);
             py::array_t<double> out(1 + b.trainer->metric_count());
@@ -298,19 +358,20 @@ void register_fused(py::module_& m) {
               py::gil_scoped_release release;
               std::lock_guard<std::mutex> lock(b.busy);
               b.trainer->train_batch(a.x.data, a.y.data, a.weighted ? a.w.data : nullptr, a.rows,
-                                     learning_rate, &state, o);
+                                     seeds, learning_rate, &state, o);
             }
             return state_tuple(out, state);
           },
           py::arg("x"), py::arg("y"), py::arg("weights"), py::arg("learning_rate"),
           py::arg("iterations"), py::arg("beta1_power") = 1.0, py::arg("beta2_power") = 1.0,
-          "One step; returns ([loss, metrics...] before the update, iterations, beta1_power, "
+          py::arg("noise_seeds") = py::none(),
+          "One step (noise_seeds: uint64 [dropout stages, 4], see dropout_mask); returns ([loss, metrics...] before the update, iterations, beta1_power, "
           "beta2_power) after it.")
       .def(
           "train_epoch",
           [](Bound& b, py::object x, py::object y, py::object weights, py::object order_obj,
              int64_t batch_size, double learning_rate, int64_t iterations, double beta1_power,
-             double beta2_power) {
+             double beta2_power, py::object noise_seeds) {
             require_train(b);
             BatchArgs a = check_batch(b, x, y, weights, 0);
             if (!py::isinstance<py::array>(order_obj) ||
@@ -337,19 +398,22 @@ void register_fused(py::module_& m) {
             expect_finite(learning_rate, "learning_rate");
             OptimizerState state = state_arg(iterations, beta1_power, beta2_power);
             const int64_t batches = (n + batch_size - 1) / batch_size;
+            View<uint64_t> seed_view;
+            const Pcg64Seed* seeds =
+                seeds_arg(noise_seeds, batches, b.trainer->dropout_count(), &seed_view);
             py::array_t<double> out({batches, 1 + b.trainer->metric_count()});
             double* o = out.mutable_data();
             {
               py::gil_scoped_release release;
               std::lock_guard<std::mutex> lock(b.busy);
               b.trainer->train_epoch(a.x.data, a.y.data, a.weighted ? a.w.data : nullptr, idx, n,
-                                     batch_size, learning_rate, &state, o);
+                                     batch_size, seeds, learning_rate, &state, o);
             }
             return state_tuple(out, state);
           },
           py::arg("x"), py::arg("y"), py::arg("weights"), py::arg("order"), py::arg("batch_size"),
           py::arg("learning_rate"), py::arg("iterations"), py::arg("beta1_power") = 1.0,
-          py::arg("beta2_power") = 1.0,
+          py::arg("beta2_power") = 1.0, py::arg("noise_seeds") = py::none(),
           "Batches of rows order[...] of x/y/weights; returns ([batches, 1 + metrics] per-batch "
           "[loss, metrics...], iterations, beta1_power, beta2_power).")
       .def(

@@ -59,6 +59,10 @@ View<int32_t> i32(const py::handle& obj, const char* name, bool writeable) {
   return view_of<int32_t>(obj, name, writeable, "int32");
 }
 
+View<uint64_t> u64(const py::handle& obj, const char* name, bool writeable) {
+  return view_of<uint64_t>(obj, name, writeable, "uint64");
+}
+
 void expect_rank(const std::vector<int64_t>& shape, size_t rank, const char* name) {
   if (shape.size() != rank) {
     throw py::value_error(std::string(name) + " must be " + std::to_string(rank) +

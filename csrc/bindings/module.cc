@@ -7,6 +7,7 @@ void register_gemm(pybind11::module_& m);
 void register_dense(pybind11::module_& m);
 void register_softmax(pybind11::module_& m);
 void register_optimizers(pybind11::module_& m);
+void register_dropout(pybind11::module_& m);
 void register_fused(pybind11::module_& m);
 }  // namespace lamina::bind
 
@@ -17,5 +18,6 @@ PYBIND11_MODULE(_core, m) {
   lamina::bind::register_dense(m);
   lamina::bind::register_softmax(m);
   lamina::bind::register_optimizers(m);
+  lamina::bind::register_dropout(m);
   lamina::bind::register_fused(m);
 }

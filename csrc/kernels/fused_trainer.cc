@@ -191,11 +191,19 @@ FusedTrainer::FusedTrainer(FusedPlan plan) : plan_(std::move(plan)) {
           "sparse metrics need the sparse categorical loss, and it needs sparse metrics");
     }
   }
+  const int64_t n = plan_.max_batch;
   for (const Stage& s : plan_.stages) {
     widest_ = std::max({widest_, s.in, s.out});
     if (s.kind == StageKind::dense) parameter_count_ += s.in * s.out + (s.bias ? s.out : 0);
+    regularized_ = regularized_ || s.kernel_l1 != 0.0f || s.kernel_l2 != 0.0f ||
+                   s.bias_l1 != 0.0f || s.bias_l2 != 0.0f;
+    const bool drops = s.kind == StageKind::dropout && plan_.train;
+    if (s.kind == StageKind::dropout && !(s.keep > 0.0f && s.keep < 1.0f)) {
+      throw std::invalid_argument("a dropout stage needs 0 < keep < 1");
+    }
+    mask_of_stage_.push_back(drops ? static_cast<int>(masks_.size()) : -1);
+    if (drops) masks_.emplace_back(static_cast<size_t>(n * s.out));
   }
-  const int64_t n = plan_.max_batch;
   lanes_.resize(1);
   allocate_lane(lanes_[0], n);
   row_loss_.resize(static_cast<size_t>(n));
@@ -246,12 +254,21 @@ int FusedTrainer::lanes_for(int64_t rows) {
   return lanes;
 }
 
-void FusedTrainer::forward(Lane& lane, const float* x, int64_t rows) {
+void FusedTrainer::forward(Lane& lane, const float* x, int64_t rows, int64_t offset,
+                           bool training) {
   const float* in = x;
   for (size_t i = 0; i < plan_.stages.size(); ++i) {
     const Stage& s = plan_.stages[i];
     float* out = lane.outputs[i].data();
     switch (s.kind) {
+      case StageKind::dropout:
+        if (training) {
+          const float* mask = masks_[mask_of_stage_[i]].data() + offset * s.out;
+          for (int64_t j = 0; j < rows * s.out; ++j) out[j] = in[j] * mask[j];
+        } else {
+          std::memcpy(out, in, sizeof(float) * rows * s.out);
+        }
+        break;
       case StageKind::dense:
         dense_forward(in, s.kernel, s.bias, out,
                       lane.pre[i].empty() ? nullptr : lane.pre[i].data(), rows, s.in, s.out,
@@ -336,6 +353,11 @@ void FusedTrainer::backward(Lane& lane, const float* x, const float* y, const fl
       case StageKind::activation:
         activation_backward(s.act, in, out, dy, dx, rows * s.out);
         break;
+      case StageKind::dropout: {
+        const float* mask = masks_[mask_of_stage_[i]].data() + offset * s.out;
+        for (int64_t j = 0; j < rows * s.out; ++j) dx[j] = dy[j] * mask[j];
+        break;
+      }
       case StageKind::softmax:
         softmax_backward(out, dy, dx, rows, s.out);
         break;
@@ -369,7 +391,7 @@ void FusedTrainer::run_lane(Lane& lane, const Batch& batch, int64_t begin, int64
     const int64_t next_end = end * batch.next_rows / batch.rows;
     prefetch_rows(batch.x, in, batch.next_order + next_begin, next_end - next_begin);
   }
-  forward(lane, x, rows);
+  forward(lane, x, rows, begin, true);
   row_values(lane, y, rows, begin);
   backward(lane, x, y, weights, rows, begin, batch.rows);
 }
@@ -391,6 +413,45 @@ void FusedTrainer::sum_gradients(int lanes, int part, int parts) {
         for (int64_t j = begin; j < end; ++j) t[j] += g[j];
       }
     }
+  }
+}
+
+double FusedTrainer::penalty() const {
+  // Σ l1·|w| + Σ l2·w² over every regularized buffer, before the update (as the tape's loss).
+  double total = 0.0;
+  auto add = [&total](const float* w, int64_t n, float l1, float l2) {
+    if (l1 == 0.0f && l2 == 0.0f) return;
+    double absolute = 0.0, squares = 0.0;
+    for (int64_t j = 0; j < n; ++j) {
+      absolute += std::fabs(w[j]);
+      squares += static_cast<double>(w[j]) * w[j];
+    }
+    total += static_cast<double>(l1) * absolute + static_cast<double>(l2) * squares;
+  };
+  for (const Stage& s : plan_.stages) {
+    if (s.kind != StageKind::dense) continue;
+    add(s.kernel, s.in * s.out, s.kernel_l1, s.kernel_l2);
+    if (s.bias) add(s.bias, s.out, s.bias_l1, s.bias_l2);
+  }
+  return total;
+}
+
+void FusedTrainer::add_penalty_gradients(int part, int parts) {
+  // g += l1·(w > 0 ? 1 : -1) + l2·2w, over this part's slice of each regularized buffer.
+  auto add = [&](const float* w, float* g, int64_t n_whole, float l1, float l2) {
+    if (l1 == 0.0f && l2 == 0.0f) return;
+    const int64_t begin = part * n_whole / parts, end = (part + 1) * n_whole / parts;
+    const float twice_l2 = 2.0f * l2;
+    for (int64_t j = begin; j < end; ++j) {
+      g[j] += (w[j] > 0.0f ? l1 : -l1) + twice_l2 * w[j];
+    }
+  };
+  Lane& lane = lanes_[0];
+  for (size_t i = 0; i < plan_.stages.size(); ++i) {
+    const Stage& s = plan_.stages[i];
+    if (s.kind != StageKind::dense) continue;
+    add(s.kernel, lane.grad_kernel[i].data(), s.in * s.out, s.kernel_l1, s.kernel_l2);
+    if (s.bias) add(s.bias, lane.grad_bias[i].data(), s.out, s.bias_l1, s.bias_l2);
   }
 }
 
@@ -453,6 +514,11 @@ void FusedTrainer::step(const Batch& batch, double learning_rate, OptimizerState
                         double* out) {
   const int64_t rows = batch.rows;
   const int lanes = lanes_for(rows);
+  for (size_t i = 0; i < plan_.stages.size(); ++i) {
+    // Drawn whole, before the rows are split: the noise runs over the batch in row order.
+    const int m = mask_of_stage_[i];
+    if (m >= 0) dropout_mask(batch.seeds[m], plan_.stages[i].keep, masks_[m].data(), rows * plan_.stages[i].out);
+  }
   // A small step (forward and backward ≈ 6·rows·parameters flops) runs all its kernels on
   // this thread: handing its tiny GEMMs to the pool costs more than it saves.
   const bool serial_step = lanes == 1 && 6.0 * static_cast<double>(rows) *
@@ -461,6 +527,10 @@ void FusedTrainer::step(const Batch& batch, double learning_rate, OptimizerState
     run_on_this_thread([&] {
       run_lane(lanes_[0], batch, 0, rows);
       sum_values(batch.weights != nullptr, rows, out);
+      if (regularized_) {
+        out[0] += penalty();
+        add_penalty_gradients(0, 1);
+      }
       update(learning_rate, *state, 0, 1);
     });
     advance(plan_.optimizer, state);
@@ -476,30 +546,36 @@ void FusedTrainer::step(const Batch& batch, double learning_rate, OptimizerState
     });
   }
   sum_values(batch.weights != nullptr, rows, out);
+  if (regularized_) out[0] += penalty();
   if (lanes > 1 && parameter_count_ >= kParallelUpdateMin) {
     parallel_for(lanes, [&](int64_t part) {
       sum_gradients(lanes, static_cast<int>(part), lanes);
+      if (regularized_) add_penalty_gradients(static_cast<int>(part), lanes);
       update(learning_rate, *state, static_cast<int>(part), lanes);
     });
   } else {
     if (lanes > 1) sum_gradients(lanes, 0, 1);
+    if (regularized_) add_penalty_gradients(0, 1);
     update(learning_rate, *state, 0, 1);
   }
   advance(plan_.optimizer, state);
 }
 
 void FusedTrainer::train_batch(const float* x, const float* y, const float* weights,
-                               int64_t rows, double learning_rate, OptimizerState* state,
-                               double* out) {
+                               int64_t rows, const Pcg64Seed* seeds, double learning_rate,
+                               OptimizerState* state, double* out) {
   if (!plan_.train) throw std::logic_error("this fused plan was built for inference only");
   if (rows < 1 || rows > plan_.max_batch) throw std::invalid_argument("rows out of range");
-  step(Batch{x, y, weights, nullptr, rows, nullptr, 0}, learning_rate, state, out);
+  if (dropout_count() > 0 && !seeds) throw std::invalid_argument("dropout stages need seeds");
+  step(Batch{x, y, weights, nullptr, rows, nullptr, 0, seeds}, learning_rate, state, out);
 }
 
 void FusedTrainer::train_epoch(const float* x, const float* y, const float* weights,
                                const int64_t* order, int64_t n, int64_t batch_size,
-                               double learning_rate, OptimizerState* state, double* out) {
+                               const Pcg64Seed* seeds, double learning_rate,
+                               OptimizerState* state, double* out) {
   if (!plan_.train) throw std::logic_error("this fused plan was built for inference only");
+  if (dropout_count() > 0 && !seeds) throw std::invalid_argument("dropout stages need seeds");
   if (batch_size < 1 || batch_size > plan_.max_batch) {
     throw std::invalid_argument("batch_size out of range");
   }
@@ -508,7 +584,7 @@ void FusedTrainer::train_epoch(const float* x, const float* y, const float* weig
     const int64_t rows = std::min(batch_size, n - start);
     const int64_t next_rows = std::min(batch_size, std::max<int64_t>(0, n - start - batch_size));
     step(Batch{x, y, weights, order + start, rows, next_rows ? order + start + rows : nullptr,
-               next_rows},
+               next_rows, seeds ? seeds + b * dropout_count() : nullptr},
          learning_rate, state, out + b * stride);
   }
 }
@@ -518,7 +594,7 @@ void FusedTrainer::evaluate_batch(const float* x, const float* y, const float* w
   if (rows < 1 || rows > plan_.max_batch) throw std::invalid_argument("rows out of range");
   Lane& lane = lanes_[0];
   if (weights) std::memcpy(row_weight_.data(), weights, sizeof(float) * rows);
-  forward(lane, x, rows);
+  forward(lane, x, rows, 0, false);
   row_values(lane, y, rows, 0);
   sum_values(weights != nullptr, rows, out);
 }
@@ -528,7 +604,7 @@ void FusedTrainer::predict(const float* x, int64_t rows, float* out) {
   const int64_t cols = output_width();
   for (int64_t start = 0; start < rows; start += plan_.max_batch) {
     const int64_t chunk = std::min(plan_.max_batch, rows - start);
-    forward(lanes_[0], x + start * in, chunk);
+    forward(lanes_[0], x + start * in, chunk, 0, false);
     std::memcpy(out + start * cols, lanes_[0].outputs.back().data(),
                 sizeof(float) * chunk * cols);
   }

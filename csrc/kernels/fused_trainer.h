@@ -10,9 +10,14 @@
 // The model is a list of stages:
 //   dense       Y = act(X·W + b)          (b may be null)
 //   activation  Y = act(X)                 (an Activation layer)
+//   dropout     Y = X ⊙ M while training, X otherwise; M = floor(U + keep) / keep with U the
+//               float32 noise of a numpy PCG64 generator whose state the caller gives per
+//               step (kernels/dropout.h), so the masks are the tape path's
 //   softmax     Y = softmax(X) row-wise    (only as the last stage)
 // The loss of one batch of n rows with per-row weights w_r (1 when none are given) is
-//   L = (1/n)·Σ_r w_r·loss_r,
+//   L = (1/n)·Σ_r w_r·loss_r + Σ_weights (l1·Σ|w| + l2·Σw²),
+// the penalties being the dense stages' L1L2 regularizers (d|w|/dw = 1 where w > 0 and -1
+// elsewhere, as TF.js's abs); evaluation reports the mean loss without them, as TF.js.
 // loss_r as TF.js's Layers losses (categoricalCrossentropy normalises then clips the
 // probabilities at ε = 1e-7; sparse clips first; binary clips then takes logits; mse is the
 // mean of squares over the row). Metrics are the unweighted batch means of their per-row
@@ -23,10 +28,11 @@
 #include <vector>
 
 #include "kernels/activations.h"
+#include "kernels/dropout.h"
 
 namespace lamina {
 
-enum class StageKind { dense, activation, softmax };
+enum class StageKind { dense, activation, dropout, softmax };
 
 enum class LossKind {
   categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
@@ -55,6 +61,9 @@ struct Stage {
   float* bias = nullptr;          // dense: [out] or null
   float* kernel_slots[3] = {};    // optimizer slots, each shaped as the kernel
   float* bias_slots[3] = {};
+  float kernel_l1 = 0.0f, kernel_l2 = 0.0f;  // dense: L1L2 regularizer rates (0: none)
+  float bias_l1 = 0.0f, bias_l2 = 0.0f;
+  float keep = 1.0f;              // dropout: 1 - rate, in (0, 1)
 };
 
 // Hyperparameters that stay fixed for a plan (the learning rate is given per call).
@@ -122,20 +131,25 @@ class FusedTrainer {
   int64_t output_width() const { return plan_.stages.back().out; }
   int64_t max_batch() const { return plan_.max_batch; }
   int64_t metric_count() const { return static_cast<int64_t>(plan_.metrics.size()); }
+  // Dropout stages: each training step takes one noise seed per dropout stage, in stage order.
+  int64_t dropout_count() const { return static_cast<int64_t>(masks_.size()); }
   // Columns of y: the output width, or 1 for sparse categorical labels.
   int64_t label_width() const;
 
   // One optimizer step on rows x [rows, in], y [rows, label_width], weights [rows] or null,
-  // 1 <= rows <= max_batch. out[0] = L (before the update), out[1 + k] = metric k's mean.
+  // 1 <= rows <= max_batch, with seeds[dropout_count()] (null when there are none).
+  // out[0] = L (before the update), out[1 + k] = metric k's mean.
   void train_batch(const float* x, const float* y, const float* weights, int64_t rows,
-                   double learning_rate, OptimizerState* state, double* out);
+                   const Pcg64Seed* seeds, double learning_rate, OptimizerState* state,
+                   double* out);
 
   // A whole epoch: batch b holds rows order[b·batch_size ...] of x, y and weights (gathered
-  // here), the last batch smaller. out is [batches, 1 + metrics], one train_batch result per
-  // batch. Needs batch_size <= max_batch and every order[i] in [0, x_rows).
+  // here), the last batch smaller, and takes seeds[b·dropout_count() ...]. out is
+  // [batches, 1 + metrics], one train_batch result per batch. Needs batch_size <= max_batch
+  // and every order[i] in [0, x_rows).
   void train_epoch(const float* x, const float* y, const float* weights, const int64_t* order,
-                   int64_t n, int64_t batch_size, double learning_rate, OptimizerState* state,
-                   double* out);
+                   int64_t n, int64_t batch_size, const Pcg64Seed* seeds, double learning_rate,
+                   OptimizerState* state, double* out);
 
   // Forward only (no dropout, no update): out as train_batch, for rows <= max_batch.
   void evaluate_batch(const float* x, const float* y, const float* weights, int64_t rows,
@@ -166,13 +180,17 @@ class FusedTrainer {
     int64_t rows;          // rows in the whole batch
     const int64_t* next_order;  // train_epoch: the next batch's rows, to prefetch; or null
     int64_t next_rows;
+    const Pcg64Seed* seeds;     // one per dropout stage, or null when there are none
   };
 
   void allocate_lane(Lane& lane, int64_t capacity) const;
   int lanes_for(int64_t rows);
   void run_lane(Lane& lane, const Batch& batch, int64_t begin, int64_t end);
   void step(const Batch& batch, double learning_rate, OptimizerState* state, double* out);
-  void forward(Lane& lane, const float* x, int64_t rows);
+  // training: dropout stages apply rows [offset, offset + rows) of their masks.
+  void forward(Lane& lane, const float* x, int64_t rows, int64_t offset, bool training);
+  double penalty() const;
+  void add_penalty_gradients(int part, int parts);
   void row_values(const Lane& lane, const float* y, int64_t rows, int64_t offset);
   void sum_values(bool weighted, int64_t rows, double* out) const;
   void backward(Lane& lane, const float* x, const float* y, const float* weights, int64_t rows,
@@ -189,6 +207,9 @@ class FusedTrainer {
   std::vector<float> row_weight_;           // [max_batch], when weights are given
   std::vector<float> row_metrics_;          // [metrics, max_batch]
   std::vector<int32_t> labels_;             // sparse labels as class indices, [max_batch]
+  std::vector<std::vector<float>> masks_;   // per dropout stage: [max_batch, width]
+  std::vector<int> mask_of_stage_;          // per stage: its index in masks_, or -1
+  bool regularized_ = false;
 };
 
 }  // namespace lamina

@@ -312,7 +312,7 @@ void check_against_reference(const Case& k) {
     for (int step = 0; step < k.steps; ++step) {
       double out[2];
       trainer.train_batch(s.x.data(), s.y.data(), k.weighted ? s.weights.data() : nullptr, k.rows,
-                          learning_rate(k.optimizer), &st, out);
+                          nullptr, learning_rate(k.optimizer), &st, out);
       const double want_loss = reference_step(k, params, slots, ref, s.x, s.y, s.weights);
       CHECK_CLOSE(out[0], want_loss, 1e-4);
     }
@@ -384,7 +384,7 @@ TEST(train_epoch_equals_train_batch_on_the_gathered_rows) {
     const std::vector<int64_t> order = {3, 1, 4, 0, 9, 2, 6, 5, 8, 7};
     OptimizerState sa = initial_state(k), sb = initial_state(k);
     std::vector<double> per_batch(3 * 2);
-    ta.train_epoch(a.x.data(), a.y.data(), a.weights.data(), order.data(), 10, 4, 0.05, &sa,
+    ta.train_epoch(a.x.data(), a.y.data(), a.weights.data(), order.data(), 10, 4, nullptr, 0.05, &sa,
                    per_batch.data());
     for (int64_t start = 0, bi = 0; start < 10; start += 4, ++bi) {
       const int64_t rows = std::min<int64_t>(4, 10 - start);
@@ -396,13 +396,89 @@ TEST(train_epoch_equals_train_batch_on_the_gathered_rows) {
         w.push_back(b.weights[src]);
       }
       double out[2];
-      tb.train_batch(x.data(), y.data(), w.data(), rows, 0.05, &sb, out);
+      tb.train_batch(x.data(), y.data(), w.data(), rows, nullptr, 0.05, &sb, out);
       CHECK(out[0] == per_batch[bi * 2] && out[1] == per_batch[bi * 2 + 1]);
     }
     CHECK(sa.iterations == 3 && sb.iterations == 3 && sa.beta1_power == sb.beta1_power &&
           sa.beta2_power == sb.beta2_power);
     CHECK(a.model.w1 == b.model.w1 && a.model.w2 == b.model.w2 && a.model.b2 == b.model.b2);
     CHECK(a.model.slots == b.model.slots);
+  });
+}
+
+// A dropout stage after the hidden layer and L1L2 penalties on the first layer.
+void add_dropout_and_penalties(Setup& s) {
+  Stage drop;
+  drop.kind = StageKind::dropout;
+  drop.in = drop.out = s.plan.stages[0].out;
+  drop.keep = 0.5f;
+  s.plan.stages.insert(s.plan.stages.begin() + 1, drop);
+  s.plan.stages[0].kernel_l1 = 0.01f;
+  s.plan.stages[0].kernel_l2 = 0.02f;
+  s.plan.stages[0].bias_l2 = 0.05f;
+}
+
+std::vector<Pcg64Seed> seeds_for(int steps) {
+  std::vector<Pcg64Seed> seeds;
+  for (int i = 0; i < steps; ++i) seeds.push_back({uint64_t(i), 0x9e3779b97f4a7c15ULL * (i + 1), 1, 2u * i + 1});
+  return seeds;
+}
+
+TEST(dropout_and_penalties_train_epoch_equals_train_batch) {
+  Case k;
+  k.rows = 10;
+  k.hidden = 16;
+  k.optimizer = OptimizerKind::adam;
+  lamina_test::for_each_isa_and_threads([&](Isa, int) {
+    Setup a = make_setup(k, 9), b = make_setup(k, 9), c = make_setup(k, 9);
+    for (Setup* s : {&a, &b, &c}) s->plan.max_batch = 4;
+    add_dropout_and_penalties(a);
+    add_dropout_and_penalties(b);
+    FusedTrainer ta(a.plan), tb(b.plan), tc(c.plan);
+    CHECK(ta.dropout_count() == 1 && tc.dropout_count() == 0);
+    const std::vector<int64_t> order = {3, 1, 4, 0, 9, 2, 6, 5, 8, 7};
+    const std::vector<Pcg64Seed> seeds = seeds_for(3);
+    OptimizerState sa = initial_state(k), sb = initial_state(k), sc = initial_state(k);
+    std::vector<double> per_batch(3 * 2), plain(3 * 2);
+    ta.train_epoch(a.x.data(), a.y.data(), nullptr, order.data(), 10, 4, seeds.data(), 0.05, &sa,
+                   per_batch.data());
+    tc.train_epoch(c.x.data(), c.y.data(), nullptr, order.data(), 10, 4, nullptr, 0.05, &sc,
+                   plain.data());
+    for (int64_t start = 0, bi = 0; start < 10; start += 4, ++bi) {
+      const int64_t rows = std::min<int64_t>(4, 10 - start);
+      std::vector<float> x, y;
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t src = order[start + r];
+        x.insert(x.end(), b.x.begin() + src * k.in, b.x.begin() + (src + 1) * k.in);
+        y.insert(y.end(), b.y.begin() + src * k.out, b.y.begin() + (src + 1) * k.out);
+      }
+      double out[2];
+      tb.train_batch(x.data(), y.data(), nullptr, rows, &seeds[bi], 0.05, &sb, out);
+      CHECK(out[0] == per_batch[bi * 2] && out[1] == per_batch[bi * 2 + 1]);
+      CHECK(std::isfinite(out[0]) && out[0] != plain[bi * 2]);  // dropout and penalties act
+    }
+    CHECK(a.model.w1 == b.model.w1 && a.model.w2 == b.model.w2 && a.model.b1 == b.model.b1);
+    CHECK(a.model.w1 != c.model.w1);
+  });
+}
+
+TEST(dropout_with_rows_split_runs_every_lane_on_its_rows) {
+  Case k;
+  k.rows = 11;
+  k.hidden = 9;
+  lamina_test::for_each_isa_and_threads([&](Isa, int threads) {
+    Setup s = make_setup(k, 4);
+    add_dropout_and_penalties(s);
+    s.plan.parallelism = Parallelism::rows;
+    FusedTrainer t(s.plan);
+    const std::vector<Pcg64Seed> seeds = seeds_for(2);
+    OptimizerState st = initial_state(k);
+    double out[2];
+    for (const Pcg64Seed& seed : seeds) {
+      t.train_batch(s.x.data(), s.y.data(), nullptr, k.rows, &seed, 0.05, &st, out);
+      CHECK(std::isfinite(out[0]));
+    }
+    (void)threads;
   });
 }
 
@@ -418,8 +494,8 @@ TEST(identical_run_to_run_and_predict_matches_forward) {
     OptimizerState sa = initial_state(k), sb = initial_state(k);
     double oa[2], ob[2];
     for (int step = 0; step < 3; ++step) {
-      ta.train_batch(a.x.data(), a.y.data(), nullptr, k.rows, 0.01, &sa, oa);
-      tb.train_batch(b.x.data(), b.y.data(), nullptr, k.rows, 0.01, &sb, ob);
+      ta.train_batch(a.x.data(), a.y.data(), nullptr, k.rows, nullptr, 0.01, &sa, oa);
+      tb.train_batch(b.x.data(), b.y.data(), nullptr, k.rows, nullptr, 0.01, &sb, ob);
       CHECK(oa[0] == ob[0] && oa[1] == ob[1]);
     }
     CHECK(a.model.w1 == b.model.w1 && a.model.w2 == b.model.w2);
@@ -466,11 +542,12 @@ Trained train_with(const Case& k, int64_t batch, Parallelism parallelism, int th
   for (int e = 0; e < steps; ++e) {
     std::vector<double> out(batches * 2);
     trainer.train_epoch(s.x.data(), s.y.data(), k.weighted ? s.weights.data() : nullptr,
-                        order.data(), k.rows, batch, learning_rate(k.optimizer), &st, out.data());
+                        order.data(), k.rows, batch, nullptr, learning_rate(k.optimizer), &st,
+                        out.data());
     t.outputs.insert(t.outputs.end(), out.begin(), out.end());
     double one[2];  // and one train_batch on the first rows, as given
     trainer.train_batch(s.x.data(), s.y.data(), k.weighted ? s.weights.data() : nullptr,
-                        std::min(batch, k.rows), learning_rate(k.optimizer), &st, one);
+                        std::min(batch, k.rows), nullptr, learning_rate(k.optimizer), &st, one);
     t.outputs.insert(t.outputs.end(), one, one + 2);
   }
   for (const std::vector<float>* v : {&s.model.w1, &s.model.b1, &s.model.w2, &s.model.b2}) {
@@ -535,9 +612,9 @@ TEST(rows_split_survives_changes_of_the_thread_count) {
   for (int threads : {4, 2, 1, 3, 8, 2}) {
     set_num_threads(threads);
     double out[2];
-    trainer.train_batch(s.x.data(), s.y.data(), nullptr, k.rows, 0.05, &st, out);
+    trainer.train_batch(s.x.data(), s.y.data(), nullptr, k.rows, nullptr, 0.05, &st, out);
     CHECK(std::isfinite(out[0]));
-    trainer.train_batch(s.x.data(), s.y.data(), nullptr, 5, 0.05, &st, out);
+    trainer.train_batch(s.x.data(), s.y.data(), nullptr, 5, nullptr, 0.05, &st, out);
     CHECK(std::isfinite(out[0]));
   }
   set_num_threads(saved);

@@ -12,6 +12,8 @@ import numpy as np
 
 __all__ = ["set_seed"]
 
+_WORD = (1 << 64) - 1
+
 _lock = threading.Lock()  # data pipelines may draw generators from several threads
 _stream = None  # np.random.SeedSequence set by set_seed; None means fresh entropy each time
 
@@ -56,3 +58,18 @@ def generator(seed=None):
         # spawn() hands out child sequences in a fixed order: the k-th random call after
         # set_seed(n) always gets the same generator, whatever the calls before it drew.
         return np.random.default_rng(_stream.spawn(1)[0])
+
+
+def noise_seed(seed=None):
+    """The state of the next `generator(seed)` as four uint64 words (state high, state low,
+    inc high, inc low): what the C++ dropout kernel restarts numpy's PCG64 from, so that it
+    draws the very numbers that generator would.
+
+    >>> import numpy as np
+    >>> from lamina import _core
+    >>> np.array_equal(_core.uniform_floats(noise_seed(5), 3), generator(5).random(3, dtype=np.float32))
+    True
+    """
+    state = generator(seed).bit_generator.state["state"]
+    return np.array([state["state"] >> 64, state["state"] & _WORD, state["inc"] >> 64, state["inc"] & _WORD],
+                    dtype=np.uint64)

@@ -397,8 +397,7 @@ class _TrainSteps:
             self.asked = True
             self.runner = _fused.training_runner(self.model, x, y, weights, x.shape[0])
             return self.runner
-        if (self.runner is None or not _fused._arrays_usable(x, y, weights) or x.ndim != 2
-                or not _fused._labels_usable(self.model, y)):
+        if self.runner is None or not _fused.batch_usable(self.model, x, y, weights):
             return None
         return self.runner
 

@@ -10,8 +10,10 @@ whole call, so other Python threads keep running while `fit` runs.
 
 Eligible: a Sequential model (not a subclass) of Dense layers (activations linear relu relu6
 elu selu sigmoid hard_sigmoid tanh softplus softsign swish gelu mish, softmax on the last
-layer) and Activation layers of those kinds, on 2-D float32 inputs, every weight trainable,
-float32, without regularizers or constraints; losses categoricalCrossentropy,
+layer), Activation layers of those kinds and Dropout layers (without noise_shape), on
+float32 inputs that are 2-D or flattened by leading Flatten layers (channels_last), every
+weight trainable, float32, with L1L2 regularizers (l1, l2, l1l2) or none, no activity
+regularizer, no constraints; losses categoricalCrossentropy,
 sparseCategoricalCrossentropy, binaryCrossentropy, meanSquaredError, meanAbsoluteError;
 metrics the accuracies and those losses; any of the seven lm.train optimizers (exact
 classes). Anything else returns None and the tape path runs, silently and correctly. The
@@ -23,22 +25,26 @@ environment variable LAMINA_FUSED=0 (read at each call) forces the tape path.
 >>> from lamina.engine import fused
 >>> fused.is_eligible(model)
 True
->>> model.add(lm.layers.dropout(rate=0.5))
+>>> model.add(lm.layers.dropout(rate=0.5, noise_shape=[1, 1]))
 >>> model.compile(optimizer=lm.train.sgd(0.1), loss="meanSquaredError")
 >>> fused.is_eligible(model)
 False
+
+Dropout draws its masks in C++ from the very generator states the tape path would use
+(`lamina.random.noise_seed`), so both paths zero the same values after the same `set_seed`.
 """
 
 import os
 
 import numpy as np
 
-from lamina import _core, activations, optimizers
-from lamina.layers.core import Activation, Dense
+from lamina import _core, activations, optimizers, regularizers
+from lamina.layers.core import Activation, Dense, Dropout, Flatten
+from lamina.random import noise_seed
 from lamina.losses import layers as layer_losses
 from lamina import metrics as metric_functions
 
-__all__ = ["enabled", "is_eligible", "training_runner", "inference_runner"]
+__all__ = ["enabled", "is_eligible", "batch_usable", "training_runner", "inference_runner"]
 
 _KERNEL_ACTIVATIONS = {"linear", "relu", "relu6", "elu", "selu", "sigmoid", "hard_sigmoid", "tanh",
                        "softplus", "softsign", "swish", "gelu", "mish"}
@@ -83,17 +89,43 @@ def _activation_name(activation):
     return name if name in _KERNEL_ACTIVATIONS or name == "softmax" else None
 
 
+def _rates(regularizer):
+    """(l1, l2) of a built-in L1L2 regularizer, (0, 0) for none, None for any other."""
+    if regularizer is None:
+        return 0.0, 0.0
+    if type(regularizer) is not regularizers.L1L2:
+        return None
+    return float(regularizer.l1), float(regularizer.l2)
+
+
+def _leading_flattens(model):
+    """1 when a Flatten layer takes the model's rank >= 3 input to 2-D by a reshape of
+    C-ordered rows (channels_last; channels_first transposes first), 0 for a 2-D input
+    model, None otherwise."""
+    if len(model._input_batch_shape()) == 2:
+        return 0
+    first = model.layers[0]
+    return 1 if type(first) is Flatten and first.data_format != "channels_first" else None
+
+
 def _stages(model):
-    """[(kind, activation name, Dense layer or None)] for an eligible model, else None."""
+    """[(kind, activation name or rate, layer)] for an eligible model, else None. Dropout
+    layers that never drop (rate 0, or 1, which Dropout treats as off) are left out."""
     from lamina.models import Sequential  # models imports the engine
 
-    if type(model) is not Sequential or not model.layers or len(model._input_batch_shape()) != 2:
+    if type(model) is not Sequential or not model.layers:
+        return None
+    flattens = _leading_flattens(model)
+    if flattens is None:
         return None
     stages = []
-    for layer in model.layers:
+    for layer in model.layers[flattens:]:
+        if getattr(layer, "activity_regularizer", None) is not None:
+            return None
         if type(layer) is Dense:
-            if (layer.kernel is None or layer.kernel_regularizer or layer.bias_regularizer
-                    or layer.activity_regularizer or layer.kernel_constraint or layer.bias_constraint):
+            if (layer.kernel is None or _rates(layer.kernel_regularizer) is None
+                    or _rates(layer.bias_regularizer) is None or layer.kernel_constraint
+                    or layer.bias_constraint):
                 return None
             act = _activation_name(layer.activation)
             if act is None:
@@ -106,11 +138,17 @@ def _stages(model):
             if act is None:
                 return None
             stages.append(("softmax", None, None) if act == "softmax" else ("activation", act, None))
+        elif type(layer) is Dropout:
+            if layer.noise_shape is not None:
+                return None
+            if 0 < layer.rate < 1:
+                stages.append(("dropout", layer.rate, layer))
         else:
             return None
-    if any(kind == "softmax" for kind, _, _ in stages[:-1]):
+    if not stages or any(kind == "softmax" for kind, _, _ in stages[:-1]):
         return None
-    weights = [w for _, _, layer in stages if layer for w in (layer.kernel, layer.bias) if w is not None]
+    weights = [w for kind, _, layer in stages if kind == "dense" for w in (layer.kernel, layer.bias)
+               if w is not None]
     compiled = getattr(model, "_collected_weights", None)
     if (compiled is None or [id(w) for w in compiled] != [id(w) for w in weights]
             or [id(w) for w in model.weights] != [id(w) for w in weights]
@@ -171,9 +209,18 @@ class _Runner:
         self.slot_arrays = [[slots[kind] for kind in kinds] for slots in self.slots]
         self.hyperparameters = _hyperparameters(self.optimizer)
         specs, position = [], 0
+        self.dropouts = []  # the Dropout layers, in stage order: one noise seed each per step
+        self.flattens = _leading_flattens(model)
         for kind, act, layer in stages:
+            if kind == "dropout":
+                if train:  # forward-only plans never drop
+                    specs.append({"kind": "dropout", "rate": float(act)})
+                    self.dropouts.append(layer)
+                continue
             spec = {"kind": kind, "activation": act or "linear"}
-            if layer is not None:
+            if kind == "dense":
+                for which, regularizer in (("kernel", layer.kernel_regularizer), ("bias", layer.bias_regularizer)):
+                    spec[which + "_l1"], spec[which + "_l2"] = _rates(regularizer)
                 spec["kernel"] = self.buffers[position]
                 spec["kernel_slots"] = self.slot_arrays[position] if train else []
                 position += 1
@@ -183,7 +230,7 @@ class _Runner:
                     position += 1
             specs.append(spec)
         self.trainer = _core.fused.FusedTrainer(
-            specs, int(model._input_batch_shape()[-1]), _LOSSES[self.loss_fn],
+            specs, int(np.prod(model._input_batch_shape()[1:])), _LOSSES[self.loss_fn],
             [_METRICS[fn] for fn in self.metric_fns], _OPTIMIZERS[type(self.optimizer)],
             self.hyperparameters, int(max_batch), train)
         self.max_batch = int(max_batch)
@@ -226,25 +273,45 @@ class _Runner:
         """y as the trainer takes it: sparse labels as one column."""
         return y.reshape(-1) if self.sparse else y
 
+    def inputs(self, x):
+        """x as the trainer takes it: the leading Flatten layers' reshape to [rows, features]."""
+        return x.reshape(x.shape[0], -1) if self.flattens else x
+
+    def noise_seeds(self, steps=None):
+        """The generator states each Dropout layer would draw its mask from on the tape path,
+        step by step and layer by layer (the tape's order): [steps, dropouts, 4] uint64, or
+        [dropouts, 4] for one step; None without dropout."""
+        if not self.dropouts:
+            return None
+        count = 1 if steps is None else steps
+        seeds = np.empty((count, len(self.dropouts), 4), np.uint64)
+        for step in range(count):
+            for index, layer in enumerate(self.dropouts):
+                seeds[step, index] = noise_seed(layer.seed)
+        return seeds[0] if steps is None else seeds
+
     def train_batch(self, x, y, weights):
         """One step; [loss, metrics...] as floats."""
-        out, *state = self.trainer.train_batch(x, self.labels(y), weights, self.optimizer.learning_rate,
-                                               *self._state())
+        out, *state = self.trainer.train_batch(self.inputs(x), self.labels(y), weights,
+                                               self.optimizer.learning_rate, *self._state(),
+                                               noise_seeds=self.noise_seeds())
         self._store(*state)
         return [float(v) for v in out]
 
     def train_epoch(self, x, y, weights, order, batch_size):
         """One call for all batches of `order`; a [batches, 1 + metrics] float64 array."""
-        out, *state = self.trainer.train_epoch(x, self.labels(y), weights, order, batch_size,
-                                               self.optimizer.learning_rate, *self._state())
+        batches = -(-len(order) // batch_size)
+        out, *state = self.trainer.train_epoch(self.inputs(x), self.labels(y), weights, order, batch_size,
+                                               self.optimizer.learning_rate, *self._state(),
+                                               noise_seeds=self.noise_seeds(batches))
         self._store(*state)
         return out
 
     def evaluate_batch(self, x, y, weights):
-        return self.trainer.evaluate_batch(x, self.labels(y), weights)
+        return self.trainer.evaluate_batch(self.inputs(x), self.labels(y), weights)
 
     def predict(self, x):
-        return self.trainer.predict(x)
+        return self.trainer.predict(self.inputs(x))
 
 
 def _labels_usable(model, y):
@@ -273,17 +340,24 @@ def _arrays_usable(x, y=None, weights=None):
     return all(isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous for a in arrays)
 
 
+def batch_usable(model, x, y=None, weights=None):
+    """Whether the fused trainer takes these arrays for `model`: float32 C-contiguous, x of
+    the model's input rank, sparse labels in range (else the tape raises its error)."""
+    return (_arrays_usable(x, y, weights) and x.ndim == len(model._input_batch_shape())
+            and (y is None or _labels_usable(model, y)))
+
+
 def training_runner(model, x, y, weights, batch_size):
     """A runner that trains `model` on rows of x, y (float32 arrays) in batches of at most
     batch_size, or None for the tape path."""
-    if not _arrays_usable(x, y, weights) or x.ndim != 2 or not _labels_usable(model, y):
+    if not batch_usable(model, x, y, weights):
         return None
     return _runner(model, True, batch_size)
 
 
 def inference_runner(model, x, batch_size, y=None, weights=None):
     """A forward-only runner (evaluate with y, predict without), or None for the tape path."""
-    if not _arrays_usable(x, y, weights) or x.ndim != 2 or (y is not None and not _labels_usable(model, y)):
+    if not batch_usable(model, x, y, weights):
         return None
     if y is None and not getattr(model, "_compiled", False):
         return None

@@ -1,0 +1,29 @@
+// Dropout masks drawn exactly as lamina's tape path draws them (numpy), so that a fused step
+// and a tape step with the same seed zero the same values.
+//
+// The tape path draws U[0, 1) float32 noise with numpy's Generator(PCG64).random(dtype=float32)
+// and keeps floor(u + keep) / keep. Here the same PCG64 (128-bit LCG, XSL-RR output) is
+// restarted from a state the caller reads off that very numpy generator, and each float is
+// made as numpy makes it: the low then the high 32 bits of each 64-bit output, shifted right
+// by 8 and scaled by 2^-24.
+#pragma once
+
+#include <cstdint>
+
+namespace lamina {
+
+// A PCG64 state as numpy's bit_generator.state holds it: {state, inc} as 128-bit integers,
+// each given as its high and low 64-bit halves. The state is taken fresh (no buffered
+// 32-bit half), as numpy has it right after the generator is made.
+struct Pcg64Seed {
+  uint64_t state_high = 0, state_low = 0, inc_high = 0, inc_low = 0;
+};
+
+// n float32 draws in [0, 1), equal to numpy.random.Generator(PCG64 at `seed`).random(n, float32).
+void uniform_floats(const Pcg64Seed& seed, float* out, int64_t n);
+
+// The inverted-dropout keep mask of n values: floor(u + keep) / keep for each draw u, in float32
+// (so each value is 0 or 1/keep). keep = 1 - rate, with 0 < keep <= 1.
+void dropout_mask(const Pcg64Seed& seed, float keep, float* mask, int64_t n);
+
+}  // namespace lamina
