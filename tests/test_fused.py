@@ -250,6 +250,26 @@ def test_flatten_first_matches_the_tape(monkeypatch):
     np.testing.assert_allclose(a.predict(x).array(), b.predict(x).array(), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_wide_inputs_split_over_threads_match_the_tape(monkeypatch, threads):
+    """From 256 inputs on, small steps split the first layer's inputs over the threads."""
+    x, labels = data(inputs=300, seed=16)
+    y = np.eye(3, dtype=np.float32)[labels]
+    layers = lambda: [lm.layers.dense(units=8, input_shape=[300], activation="relu",
+                                      kernel_regularizer=lm.regularizers.l2(0.01)),
+                      lm.layers.dropout(rate=0.25),
+                      lm.layers.dense(units=3, activation="softmax")]
+    before = lm.get_num_threads()
+    lm.set_num_threads(threads)
+    try:
+        a, b, ha, hb = train_both(monkeypatch, layers, lambda: lm.train.adam(0.005), "categoricalCrossentropy",
+                                  x / 4, y, metrics=["accuracy"])
+    finally:
+        lm.set_num_threads(before)
+    assert_same_weights(a, b)
+    assert_same_history(ha, hb)
+
+
 def test_class_and_sample_weights_match_the_tape(monkeypatch):
     x, labels = data(seed=4)
     y = np.eye(3, dtype=np.float32)[labels]

@@ -31,7 +31,9 @@ void apply_bias_and_activation(void* context, float* c, int64_t ldc, int64_t row
 // Columns per task of the bias-gradient sum: a multiple of every vector width.
 constexpr int64_t kBiasColumnsPerTask = 64;
 
-// db[j] (+)= Σ_i dz[i, j], rows added in order for each column.
+
+}  // namespace
+
 void column_sums(const float* dz, float* db, int64_t batch, int64_t out, bool accumulate) {
   auto sum_columns = [&](int64_t task) {
     const int64_t begin = task * kBiasColumnsPerTask;
@@ -51,8 +53,6 @@ void column_sums(const float* dz, float* db, int64_t batch, int64_t out, bool ac
     for (int64_t t = 0; t < tasks; ++t) sum_columns(t);
   }
 }
-
-}  // namespace
 
 void dense_forward(const float* x, const float* w, const float* b, float* y, float* z,
                    int64_t batch, int64_t in, int64_t out, Activation act) {

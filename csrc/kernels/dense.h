@@ -24,6 +24,10 @@ void dense_forward(const float* x, const float* w, const float* b, float* y, flo
 //                                   summed top to bottom, so it does not depend on threads
 //   dX = dZ·Wᵀ          [batch, in] if dx is not null (never accumulated)
 // Nothing is allocated; outputs must not overlap the inputs or each other.
+// db[j] = Σ_i dz[i, j] (db[j] += ... when accumulate), dz [batch, out]; rows are added in
+// order for each column, so the sums do not depend on the thread count.
+void column_sums(const float* dz, float* db, int64_t batch, int64_t out, bool accumulate = false);
+
 void dense_backward(const float* x, const float* w, const float* y, const float* z,
                     const float* dy, float* dz_scratch, float* dw, float* db, float* dx,
                     int64_t batch, int64_t in, int64_t out, Activation act,

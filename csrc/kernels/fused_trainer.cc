@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "kernels/dense.h"
+#include "kernels/gemm.h"
 #include "kernels/optimizers.h"
 #include "kernels/softmax.h"
 #include "runtime/thread_pool.h"
@@ -163,6 +164,17 @@ void prefetch_rows(const float* x, int64_t width, const int64_t* order, int64_t 
   }
 }
 
+// dst[r, :] = x[order[r], begin:begin + cols] for r < rows (dst's row stride is cols). Row by
+// row: copying cache line by cache line across all rows instead (to have many rows' misses
+// in flight) was measured 40% slower on the guide model, as it defeats the hardware's
+// sequential prefetch within each row.
+void gather_columns(const float* x, int64_t ld, const int64_t* order, int64_t rows,
+                    int64_t begin, int64_t cols, float* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * cols, x + order[r] * ld + begin, sizeof(float) * cols);
+  }
+}
+
 bool uses_labels(LossKind kind) { return kind == LossKind::sparse_categorical_crossentropy; }
 
 }  // namespace
@@ -255,9 +267,9 @@ int FusedTrainer::lanes_for(int64_t rows) {
 }
 
 void FusedTrainer::forward(Lane& lane, const float* x, int64_t rows, int64_t offset,
-                           bool training) {
-  const float* in = x;
-  for (size_t i = 0; i < plan_.stages.size(); ++i) {
+                           bool training, size_t first) {
+  const float* in = first == 0 ? x : lane.outputs[first - 1].data();
+  for (size_t i = first; i < plan_.stages.size(); ++i) {
     const Stage& s = plan_.stages[i];
     float* out = lane.outputs[i].data();
     switch (s.kind) {
@@ -327,18 +339,19 @@ void FusedTrainer::sum_values(bool weighted, int64_t rows, double* out) const {
   }
 }
 
-void FusedTrainer::backward(Lane& lane, const float* x, const float* y, const float* weights,
-                            int64_t rows, int64_t offset, int64_t batch_rows) {
+float* FusedTrainer::backward(Lane& lane, const float* x, const float* y, const float* weights,
+                              int64_t rows, int64_t offset, int64_t batch_rows, int lowest) {
   // The first stage with parameters: nothing below it needs a gradient.
   size_t first = plan_.stages.size();
   for (size_t i = 0; i < plan_.stages.size(); ++i) {
     if (plan_.stages[i].kind == StageKind::dense) { first = i; break; }
   }
+  const size_t stop = lowest < 0 ? first : static_cast<size_t>(lowest);
   float* dy = lane.grad_a.data();
   float* dx = lane.grad_b.data();
   loss_gradient(plan_.loss, lane.outputs.back().data(), y, labels_.data() + offset, weights,
                 1.0f / static_cast<float>(batch_rows), dy, rows, output_width());
-  for (size_t i = plan_.stages.size(); i-- > first;) {
+  for (size_t i = plan_.stages.size(); i-- > stop;) {
     const Stage& s = plan_.stages[i];
     const float* in = i == 0 ? x : lane.outputs[i - 1].data();
     const float* out = lane.outputs[i].data();
@@ -364,6 +377,27 @@ void FusedTrainer::backward(Lane& lane, const float* x, const float* y, const fl
     }
     if (need_dx) std::swap(dy, dx);
   }
+  return stop > first ? dy : nullptr;
+}
+
+void FusedTrainer::gather_labels(Lane& lane, const Batch& batch, int64_t begin, int64_t end,
+                                 const float** y, const float** weights) {
+  // Labels and row weights of rows [begin, end): read in place, or gathered from order.
+  const int64_t rows = end - begin;
+  const int64_t label_cols = label_width();
+  *y = batch.y + begin * label_cols;
+  *weights = batch.weights ? batch.weights + begin : nullptr;
+  if (batch.order) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t src = batch.order[begin + r];
+      std::memcpy(lane.gather_y.data() + r * label_cols, batch.y + src * label_cols,
+                  sizeof(float) * label_cols);
+      if (batch.weights) lane.gather_w[r] = batch.weights[src];
+    }
+    *y = lane.gather_y.data();
+    *weights = batch.weights ? lane.gather_w.data() : nullptr;
+  }
+  if (*weights) std::memcpy(row_weight_.data() + begin, *weights, sizeof(float) * rows);
 }
 
 void FusedTrainer::run_lane(Lane& lane, const Batch& batch, int64_t begin, int64_t end) {
@@ -374,18 +408,10 @@ void FusedTrainer::run_lane(Lane& lane, const Batch& batch, int64_t begin, int64
   const float* y = batch.y + begin * label_cols;
   const float* weights = batch.weights ? batch.weights + begin : nullptr;
   if (batch.order) {
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t src = batch.order[begin + r];
-      std::memcpy(lane.gather_x.data() + r * in, batch.x + src * in, sizeof(float) * in);
-      std::memcpy(lane.gather_y.data() + r * label_cols, batch.y + src * label_cols,
-                  sizeof(float) * label_cols);
-      if (batch.weights) lane.gather_w[r] = batch.weights[src];
-    }
+    gather_columns(batch.x, in, batch.order + begin, rows, 0, in, lane.gather_x.data());
     x = lane.gather_x.data();
-    y = lane.gather_y.data();
-    weights = batch.weights ? lane.gather_w.data() : nullptr;
   }
-  if (weights) std::memcpy(row_weight_.data() + begin, weights, sizeof(float) * rows);
+  gather_labels(lane, batch, begin, end, &y, &weights);
   if (batch.next_order) {
     const int64_t next_begin = begin * batch.next_rows / batch.rows;
     const int64_t next_end = end * batch.next_rows / batch.rows;
@@ -416,6 +442,20 @@ void FusedTrainer::sum_gradients(int lanes, int part, int parts) {
   }
 }
 
+template <class Fn>
+void FusedTrainer::for_each_parameter(Fn&& fn) {
+  Lane& lane = lanes_[0];
+  for (size_t i = 0; i < plan_.stages.size(); ++i) {
+    Stage& s = plan_.stages[i];
+    if (s.kind != StageKind::dense) continue;
+    fn(i, false, s.kernel, lane.grad_kernel[i].data(), s.kernel_slots, s.in * s.out, s.kernel_l1,
+       s.kernel_l2);
+    if (s.bias) {
+      fn(i, true, s.bias, lane.grad_bias[i].data(), s.bias_slots, s.out, s.bias_l1, s.bias_l2);
+    }
+  }
+}
+
 double FusedTrainer::penalty() const {
   // Σ l1·|w| + Σ l2·w² over every regularized buffer, before the update (as the tape's loss).
   double total = 0.0;
@@ -436,67 +476,58 @@ double FusedTrainer::penalty() const {
   return total;
 }
 
-void FusedTrainer::add_penalty_gradients(int part, int parts) {
-  // g += l1·(w > 0 ? 1 : -1) + l2·2w, over this part's slice of each regularized buffer.
-  auto add = [&](const float* w, float* g, int64_t n_whole, float l1, float l2) {
-    if (l1 == 0.0f && l2 == 0.0f) return;
-    const int64_t begin = part * n_whole / parts, end = (part + 1) * n_whole / parts;
-    const float twice_l2 = 2.0f * l2;
-    for (int64_t j = begin; j < end; ++j) {
-      g[j] += (w[j] > 0.0f ? l1 : -l1) + twice_l2 * w[j];
-    }
-  };
-  Lane& lane = lanes_[0];
-  for (size_t i = 0; i < plan_.stages.size(); ++i) {
-    const Stage& s = plan_.stages[i];
-    if (s.kind != StageKind::dense) continue;
-    add(s.kernel, lane.grad_kernel[i].data(), s.in * s.out, s.kernel_l1, s.kernel_l2);
-    if (s.bias) add(s.bias, lane.grad_bias[i].data(), s.out, s.bias_l1, s.bias_l2);
+void FusedTrainer::add_penalty_gradient(const float* w, float* g, int64_t begin, int64_t end,
+                                        float l1, float l2) {
+  // g += l1·(w > 0 ? 1 : -1) + l2·2w (TF.js's abs gradient is -1 at 0).
+  if (l1 == 0.0f && l2 == 0.0f) return;
+  const float twice_l2 = 2.0f * l2;
+  for (int64_t j = begin; j < end; ++j) g[j] += (w[j] > 0.0f ? l1 : -l1) + twice_l2 * w[j];
+}
+
+void FusedTrainer::apply_update(float* w, const float* g, float* const* slots_whole,
+                                int64_t begin, int64_t end, double lr,
+                                const OptimizerState& state) const {
+  // Every optimizer is elementwise, so updating slices of a buffer gives the same bits as
+  // updating it whole.
+  const OptimizerConfig& c = plan_.optimizer;
+  const int64_t n = end - begin;
+  if (n <= 0) return;
+  w += begin;
+  g += begin;
+  float* slots[3];
+  for (int k = 0; k < 3; ++k) slots[k] = slots_whole[k] ? slots_whole[k] + begin : nullptr;
+  switch (c.kind) {
+    case OptimizerKind::sgd: sgd_update(w, g, n, lr); break;
+    case OptimizerKind::momentum:
+      momentum_update(w, g, slots[0], n, lr, c.momentum, c.nesterov);
+      break;
+    case OptimizerKind::adam:
+      adam_update(w, g, slots[0], slots[1], n, lr, c.beta1, c.beta2, c.epsilon,
+                  state.beta1_power, state.beta2_power);
+      break;
+    case OptimizerKind::adamax:
+      adamax_update(w, g, slots[0], slots[1], n, lr, c.beta1, c.beta2, c.epsilon,
+                    state.iterations + 1, state.beta1_power, c.decay);
+      break;
+    case OptimizerKind::rmsprop:
+      rmsprop_update(w, g, slots[0], slots[1], c.centered ? slots[2] : nullptr, n, lr, c.decay,
+                     c.momentum, c.epsilon, c.centered);
+      break;
+    case OptimizerKind::adagrad: adagrad_update(w, g, slots[0], n, lr, c.epsilon); break;
+    case OptimizerKind::adadelta:
+      adadelta_update(w, g, slots[0], slots[1], n, lr, c.rho, c.epsilon);
+      break;
   }
 }
 
 void FusedTrainer::update(double lr, const OptimizerState& state, int part, int parts) {
-  const OptimizerConfig& c = plan_.optimizer;
-  // Every optimizer is elementwise, so updating slices of a buffer gives the same bits as
-  // updating it whole.
-  auto apply = [&](float* w, const float* g, float* const* slots_whole, int64_t n_whole) {
-    const int64_t begin = part * n_whole / parts, end = (part + 1) * n_whole / parts;
-    const int64_t n = end - begin;
-    if (n <= 0) return;
-    w += begin;
-    g += begin;
-    float* slots[3];
-    for (int k = 0; k < 3; ++k) slots[k] = slots_whole[k] ? slots_whole[k] + begin : nullptr;
-    switch (c.kind) {
-      case OptimizerKind::sgd: sgd_update(w, g, n, lr); break;
-      case OptimizerKind::momentum:
-        momentum_update(w, g, slots[0], n, lr, c.momentum, c.nesterov);
-        break;
-      case OptimizerKind::adam:
-        adam_update(w, g, slots[0], slots[1], n, lr, c.beta1, c.beta2, c.epsilon,
-                    state.beta1_power, state.beta2_power);
-        break;
-      case OptimizerKind::adamax:
-        adamax_update(w, g, slots[0], slots[1], n, lr, c.beta1, c.beta2, c.epsilon,
-                      state.iterations + 1, state.beta1_power, c.decay);
-        break;
-      case OptimizerKind::rmsprop:
-        rmsprop_update(w, g, slots[0], slots[1], c.centered ? slots[2] : nullptr, n, lr, c.decay,
-                       c.momentum, c.epsilon, c.centered);
-        break;
-      case OptimizerKind::adagrad: adagrad_update(w, g, slots[0], n, lr, c.epsilon); break;
-      case OptimizerKind::adadelta:
-        adadelta_update(w, g, slots[0], slots[1], n, lr, c.rho, c.epsilon);
-        break;
-    }
-  };
-  const Lane& lane = lanes_[0];
-  for (size_t i = 0; i < plan_.stages.size(); ++i) {
-    const Stage& s = plan_.stages[i];
-    if (s.kind != StageKind::dense) continue;
-    apply(s.kernel, lane.grad_kernel[i].data(), s.kernel_slots, s.in * s.out);
-    if (s.bias) apply(s.bias, lane.grad_bias[i].data(), s.bias_slots, s.out);
-  }
+  // This part's slice of every buffer: the penalty gradients, then the optimizer step.
+  for_each_parameter([&](size_t, bool, float* w, float* g, float* const* slots, int64_t n,
+                         float l1, float l2) {
+    const int64_t begin = part * n / parts, end = (part + 1) * n / parts;
+    add_penalty_gradient(w, g, begin, end, l1, l2);
+    apply_update(w, g, slots, begin, end, lr, state);
+  });
 }
 
 void FusedTrainer::advance(const OptimizerConfig& c, OptimizerState* state) {
@@ -524,13 +555,16 @@ void FusedTrainer::step(const Batch& batch, double learning_rate, OptimizerState
   const bool serial_step = lanes == 1 && 6.0 * static_cast<double>(rows) *
                                              static_cast<double>(parameter_count_) < kSerialStepFlops;
   if (serial_step) {
+    const int parts = input_parts_for(rows);
+    if (parts > 1) {
+      input_split_step(batch, parts, learning_rate, state, out);
+      advance(plan_.optimizer, state);
+      return;
+    }
     run_on_this_thread([&] {
       run_lane(lanes_[0], batch, 0, rows);
       sum_values(batch.weights != nullptr, rows, out);
-      if (regularized_) {
-        out[0] += penalty();
-        add_penalty_gradients(0, 1);
-      }
+      if (regularized_) out[0] += penalty();
       update(learning_rate, *state, 0, 1);
     });
     advance(plan_.optimizer, state);
@@ -550,15 +584,115 @@ void FusedTrainer::step(const Batch& batch, double learning_rate, OptimizerState
   if (lanes > 1 && parameter_count_ >= kParallelUpdateMin) {
     parallel_for(lanes, [&](int64_t part) {
       sum_gradients(lanes, static_cast<int>(part), lanes);
-      if (regularized_) add_penalty_gradients(static_cast<int>(part), lanes);
       update(learning_rate, *state, static_cast<int>(part), lanes);
     });
   } else {
     if (lanes > 1) sum_gradients(lanes, 0, 1);
-    if (regularized_) add_penalty_gradients(0, 1);
     update(learning_rate, *state, 0, 1);
   }
   advance(plan_.optimizer, state);
+}
+
+int FusedTrainer::input_parts_for(int64_t rows) {
+  const Stage& first = plan_.stages.front();
+  const int threads = get_num_threads();
+  if (!plan_.train || threads < 2 || plan_.parallelism != Parallelism::automatic ||
+      first.kind != StageKind::dense || first.in < kInputSplitMinWidth) {
+    return 1;
+  }
+  const int parts = static_cast<int>(std::min<int64_t>(threads, first.in / 64));
+  if (static_cast<int>(input_parts_.size()) != parts) {
+    // Made once per thread count. Boundaries on 16-float (cache line) multiples, so no two
+    // threads write the same line of the kernel, its slots or its gradient.
+    input_parts_.assign(static_cast<size_t>(parts), InputPart());
+    for (int p = 0; p < parts; ++p) {
+      InputPart& part = input_parts_[p];
+      part.begin = p == 0 ? 0 : (p * first.in / parts) / 16 * 16;
+      part.end = p + 1 == parts ? first.in : ((p + 1) * first.in / parts) / 16 * 16;
+      part.x.resize(static_cast<size_t>(plan_.max_batch * (part.end - part.begin)));
+      part.partial.resize(static_cast<size_t>(plan_.max_batch * first.out));
+    }
+  }
+  (void)rows;
+  return parts;
+}
+
+void FusedTrainer::input_split_step(const Batch& batch, int parts, double learning_rate,
+                                    OptimizerState* state, double* out) {
+  Lane& lane = lanes_[0];
+  const Stage& first = plan_.stages.front();
+  const int64_t rows = batch.rows, in = first.in, width = first.out;
+  float* z = lane.pre[0].empty() ? lane.outputs[0].data() : lane.pre[0].data();
+  // 1. Each thread: its columns of the batch (gathered, or read in place) times its rows of
+  //    the kernel.
+  parallel_for(parts, [&](int64_t p) {
+    InputPart& part = input_parts_[p];
+    const int64_t cols = part.end - part.begin;
+    if (batch.order) {
+      gather_columns(batch.x, in, batch.order, rows, part.begin, cols, part.x.data());
+      part.x_used = part.x.data();
+      part.ld = cols;
+    } else {
+      part.x_used = batch.x + part.begin;
+      part.ld = in;
+    }
+    gemm(false, false, rows, width, cols, 1.0f, part.x_used, part.ld,
+         first.kernel + part.begin * width, width, 0.0f, part.partial.data(), width);
+  });
+  // 2. This thread: Z = Σ partials (in thread order) + b, the rest of the forward, the loss
+  //    and the backward down to dZ of the first layer.
+  const float* dz_first = nullptr;
+  run_on_this_thread([&] {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* zr = z + r * width;
+      std::memcpy(zr, input_parts_[0].partial.data() + r * width, sizeof(float) * width);
+      for (int p = 1; p < parts; ++p) {
+        const float* pr = input_parts_[p].partial.data() + r * width;
+        for (int64_t j = 0; j < width; ++j) zr[j] += pr[j];
+      }
+      if (first.bias) {
+        for (int64_t j = 0; j < width; ++j) zr[j] += first.bias[j];
+      }
+    }
+    activation_forward(first.act, z, lane.outputs[0].data(), rows * width);
+    const float* y = nullptr;
+    const float* weights = nullptr;
+    gather_labels(lane, batch, 0, rows, &y, &weights);
+    forward(lane, nullptr, rows, 0, true, 1);
+    row_values(lane, y, rows, 0);
+    sum_values(weights != nullptr, rows, out);
+    if (regularized_) out[0] += penalty();
+    float* dy = backward(lane, nullptr, y, weights, rows, 0, rows, 1);
+    float* dz = dy;
+    if (first.act != Activation::linear) {
+      activation_backward(first.act, z, lane.outputs[0].data(), dy, lane.dz_scratch.data(),
+                          rows * width);
+      dz = lane.dz_scratch.data();
+    }
+    if (first.bias) column_sums(dz, lane.grad_bias[0].data(), rows, width);
+    dz_first = dz;
+  });
+  // 3. Each thread: the gradient of its kernel rows, Xᵀ[begin:end, :]·dZ, and their update.
+  float* grad = lane.grad_kernel[0].data();
+  parallel_for(parts, [&](int64_t p) {
+    const InputPart& part = input_parts_[p];
+    const int64_t cols = part.end - part.begin;
+    gemm(true, false, cols, width, rows, 1.0f, part.x_used, part.ld, dz_first, width, 0.0f,
+         grad + part.begin * width, width);
+    add_penalty_gradient(first.kernel, grad, part.begin * width, part.end * width,
+                         first.kernel_l1, first.kernel_l2);
+    apply_update(first.kernel, grad, first.kernel_slots, part.begin * width, part.end * width,
+                 learning_rate, *state);
+  });
+  // 4. This thread: every other parameter.
+  run_on_this_thread([&] {
+    for_each_parameter([&](size_t stage, bool is_bias, float* w, float* g, float* const* slots,
+                           int64_t n, float l1, float l2) {
+      if (stage == 0 && !is_bias) return;  // done above, by rows
+      add_penalty_gradient(w, g, 0, n, l1, l2);
+      apply_update(w, g, slots, 0, n, learning_rate, *state);
+    });
+  });
 }
 
 void FusedTrainer::train_batch(const float* x, const float* y, const float* weights,

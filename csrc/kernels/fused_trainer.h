@@ -93,14 +93,24 @@ struct OptimizerState {
 //            (one handoff per step), then the lanes' weight gradients are summed in lane
 //            order and the update runs. Meant for small layers, where a handoff per kernel
 //            costs more than it saves.
-//   automatic  kernels for now. Rows split was measured on the shared 2-core VM (guide model,
+//   automatic  kernels, except for a small step (below kSerialStepFlops) whose first stage is
+//            a dense layer with at least kInputSplitMinWidth inputs: that layer's input
+//            features (the rows of its kernel) are split into one contiguous run per thread
+//            ("input split"). Each thread gathers its columns of the batch, multiplies them by
+//            its rows of the kernel, and after the rest of the step (which the caller runs
+//            alone, on the summed partial products) computes and applies the gradient of
+//            those same kernel rows: two handoffs per step, the kernel rows and optimizer
+//            slots of each thread stay in its core's cache, and only the small partial
+//            products cross between cores. Rows split was measured on the shared 2-core VM (guide model,
 //            bench/fused_step.cc, interleaved, under load from other processes) 2-4 us/step
 //            slower than kernels at 2 threads (45 vs 42 us): the weights written by the
 //            update on one core must move to the other core's cache every step, and a busy
 //            machine deschedules the second lane. Measure again on a quiet machine before
 //            making it the default for small layers.
 // Either way results are identical run to run for the same thread count; rows split differs
-// from one thread only in the rounding of the gradient sums over rows.
+// from one thread only in the rounding of the gradient sums over rows, input split only in
+// the rounding of the first layer's sum over its inputs (the partial products are added in
+// thread order).
 enum class Parallelism { automatic, kernels, rows };
 
 // With rows split, the lanes' gradients are summed and the update applied in parallel (one
@@ -110,6 +120,9 @@ constexpr int64_t kParallelUpdateMin = 65536;
 // machine (bench/scaling.py: width 32 up to batch 128, width 256 at batch 8), so such a step
 // runs all its kernels on the calling thread.
 constexpr double kSerialStepFlops = 25e6;
+// Input split pays for its two handoffs (≈ 1.3 us each) from this many inputs on: the guide
+// model (784 inputs, batch 32) went from 37 to NN us per step on 2 threads.
+constexpr int64_t kInputSplitMinWidth = 256;
 
 struct FusedPlan {
   std::vector<Stage> stages;
@@ -183,18 +196,42 @@ class FusedTrainer {
     const Pcg64Seed* seeds;     // one per dropout stage, or null when there are none
   };
 
+  // One thread's share of an input-split step: inputs [begin, end) of the first layer.
+  struct InputPart {
+    int64_t begin = 0, end = 0;
+    std::vector<float> x;        // its columns of the gathered batch, [max_batch, end - begin]
+    std::vector<float> partial;  // X[:, begin:end]·W[begin:end, :], [max_batch, first out]
+    const float* x_used = nullptr;  // the columns this step multiplied (x or in place)
+    int64_t ld = 0;
+  };
+
   void allocate_lane(Lane& lane, int64_t capacity) const;
   int lanes_for(int64_t rows);
+  int input_parts_for(int64_t rows);
+  void input_split_step(const Batch& batch, int parts, double learning_rate,
+                        OptimizerState* state, double* out);
+  void gather_labels(Lane& lane, const Batch& batch, int64_t begin, int64_t end,
+                     const float** y, const float** weights);
   void run_lane(Lane& lane, const Batch& batch, int64_t begin, int64_t end);
   void step(const Batch& batch, double learning_rate, OptimizerState* state, double* out);
-  // training: dropout stages apply rows [offset, offset + rows) of their masks.
-  void forward(Lane& lane, const float* x, int64_t rows, int64_t offset, bool training);
+  // Stages first.. (x is stage first's input when first == 0); training: dropout stages apply
+  // rows [offset, offset + rows) of their masks.
+  void forward(Lane& lane, const float* x, int64_t rows, int64_t offset, bool training,
+               size_t first = 0);
   double penalty() const;
-  void add_penalty_gradients(int part, int parts);
+  // Visits every parameter buffer: fn(w, gradient, slots, size, l1, l2).
+  template <class Fn>
+  void for_each_parameter(Fn&& fn);
+  void apply_update(float* w, const float* g, float* const* slots, int64_t begin, int64_t end,
+                    double learning_rate, const OptimizerState& state) const;
+  static void add_penalty_gradient(const float* w, float* g, int64_t begin, int64_t end, float l1,
+                                   float l2);
   void row_values(const Lane& lane, const float* y, int64_t rows, int64_t offset);
   void sum_values(bool weighted, int64_t rows, double* out) const;
-  void backward(Lane& lane, const float* x, const float* y, const float* weights, int64_t rows,
-                int64_t offset, int64_t batch_rows);
+  // Stages down to `lowest` (the first dense stage when -1); returns the gradient with
+  // respect to stage lowest's input when it was computed (lowest above the first dense stage).
+  float* backward(Lane& lane, const float* x, const float* y, const float* weights, int64_t rows,
+                  int64_t offset, int64_t batch_rows, int lowest = -1);
   void sum_gradients(int lanes, int part, int parts);
   void update(double learning_rate, const OptimizerState& state, int part, int parts);
   static void advance(const OptimizerConfig& c, OptimizerState* state);
@@ -209,6 +246,7 @@ class FusedTrainer {
   std::vector<int32_t> labels_;             // sparse labels as class indices, [max_batch]
   std::vector<std::vector<float>> masks_;   // per dropout stage: [max_batch, width]
   std::vector<int> mask_of_stage_;          // per stage: its index in masks_, or -1
+  std::vector<InputPart> input_parts_;      // input split: one per thread, made on first use
   bool regularized_ = false;
 };
 

@@ -235,6 +235,14 @@ void categorical_rows(const float* probs, const float* labels, float* loss, int6
     const float s = row_sum<kLanes>(y, cols);
     float acc[kLanes] = {};
     int64_t i = 0;
+    if (kLanes == 1) {
+      // One lane (narrow rows): the log only where the label is not 0. That term is exactly
+      // 0 otherwise (the clipped probability has a finite log), so the sum is the same, and
+      // one-hot rows need one log instead of cols.
+      for (; i < cols; ++i) {
+        if (t[i] != 0.0f) acc[0] += t[i] * log_f(clip(y[i] / s, lo, hi));
+      }
+    }
     for (; i + kLanes <= cols; i += kLanes) {
       LAMINA_EACH_LANE
       for (int l = 0; l < kLanes; ++l) acc[l] += t[i + l] * log_f(clip(y[i + l] / s, lo, hi));
