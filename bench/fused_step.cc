@@ -8,6 +8,8 @@
 //       -o /tmp/fused_step
 //   /tmp/fused_step [--samples 60000] [--rounds 5] [--threads 1,2] [--widths 784,32,10]
 //                   [--batch 32] [--chunk 16] [--adam] [--sequential]
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <new>
 #include <vector>
 
 #include "kernels/fused_trainer.h"
@@ -25,6 +28,29 @@
 using namespace lamina;
 
 namespace {
+
+// A float array on 2 MB-aligned memory with MADV_HUGEPAGE (where the system allows it).
+class HugeBuffer {
+ public:
+  explicit HugeBuffer(size_t n) : n_(n) {
+    const size_t bytes = (n * sizeof(float) + kHuge - 1) / kHuge * kHuge;
+    data_ = static_cast<float*>(std::aligned_alloc(kHuge, bytes));
+    if (!data_) throw std::bad_alloc();
+    if (std::getenv("NO_HUGE") == nullptr) madvise(data_, bytes, MADV_HUGEPAGE);
+  }
+  ~HugeBuffer() { std::free(data_); }
+  HugeBuffer(const HugeBuffer&) = delete;
+  HugeBuffer& operator=(const HugeBuffer&) = delete;
+  float* data() { return data_; }
+  const float* data() const { return data_; }
+  float* begin() { return data_; }
+  float* end() { return data_ + n_; }
+
+ private:
+  static constexpr size_t kHuge = size_t{2} << 20;
+  float* data_;
+  size_t n_;
+};
 
 std::vector<int64_t> parse_list(const char* text) {
   std::vector<int64_t> values;
@@ -57,7 +83,9 @@ int main(int argc, char** argv) {
   std::mt19937 gen(0);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   const int64_t in = widths.front(), classes = widths.back();
-  std::vector<float> x(static_cast<size_t>(samples * in));
+  // Huge pages, as numpy asks for them (madvise) for arrays of 4 MB and more: a shuffled
+  // epoch's rows would otherwise cost a TLB miss each.
+  HugeBuffer x(static_cast<size_t>(samples * in));
   for (float& v : x) v = normal(gen);
   std::vector<float> y(static_cast<size_t>(samples * classes), 0.0f);
   for (int64_t r = 0; r < samples; ++r) y[r * classes + gen() % classes] = 1.0f;
