@@ -557,15 +557,17 @@ void FusedTrainer::step(const Batch& batch, double learning_rate, OptimizerState
   }
   // A small step (forward and backward ≈ 6·rows·parameters flops) runs all its kernels on
   // this thread: handing its tiny GEMMs to the pool costs more than it saves.
-  const bool serial_step = lanes == 1 && 6.0 * static_cast<double>(rows) *
-                                             static_cast<double>(parameter_count_) < kSerialStepFlops;
-  if (serial_step) {
+  const double flops = 6.0 * static_cast<double>(rows) * static_cast<double>(parameter_count_);
+  if (lanes == 1) {
     const int parts = input_parts_for(rows);
     if (parts > 1) {
       input_split_step(batch, parts, learning_rate, state, out);
       advance(plan_.optimizer, state);
       return;
     }
+  }
+  const bool serial_step = lanes == 1 && flops < kSerialStepFlops;
+  if (serial_step) {
     run_on_this_thread([&] {
       run_lane(lanes_[0], batch, 0, rows);
       sum_values(batch.weights != nullptr, rows, out);
@@ -605,6 +607,10 @@ int FusedTrainer::input_parts_for(int64_t rows) {
       first.kind != StageKind::dense || first.in < kInputSplitMinWidth) {
     return 1;
   }
+  const bool narrow = first.out <= kInputSplitNarrowOutputs;
+  const bool small_batch =
+      first.out <= kInputSplitMaxOutputs && rows * first.out <= kInputSplitMaxCells;
+  if (!narrow && !small_batch) return 1;
   const int parts = static_cast<int>(std::min<int64_t>(threads, first.in / 64));
   if (static_cast<int>(input_parts_.size()) != parts) {
     // Made once per thread count. Boundaries on 16-float (cache line) multiples, so no two
@@ -618,7 +624,6 @@ int FusedTrainer::input_parts_for(int64_t rows) {
       part.partial.resize(static_cast<size_t>(plan_.max_batch * first.out));
     }
   }
-  (void)rows;
   return parts;
 }
 

@@ -93,20 +93,22 @@ struct OptimizerState {
 //            (one handoff per step), then the lanes' weight gradients are summed in lane
 //            order and the update runs. Meant for small layers, where a handoff per kernel
 //            costs more than it saves.
-//   automatic  kernels, except for a small step (below kSerialStepFlops) whose first stage is
-//            a dense layer with at least kInputSplitMinWidth inputs: that layer's input
-//            features (the rows of its kernel) are split into one contiguous run per thread
-//            ("input split"). Each thread gathers its columns of the batch, multiplies them by
-//            its rows of the kernel, and after the rest of the step (which the caller runs
-//            alone, on the summed partial products) computes and applies the gradient of
-//            those same kernel rows: two handoffs per step, the kernel rows and optimizer
-//            slots of each thread stay in its core's cache, and only the small partial
-//            products cross between cores. Rows split was measured on the shared 2-core VM (guide model,
-//            bench/fused_step.cc, interleaved, under load from other processes) 2-4 us/step
-//            slower than kernels at 2 threads (45 vs 42 us): the weights written by the
-//            update on one core must move to the other core's cache every step, and a busy
-//            machine deschedules the second lane. Measure again on a quiet machine before
-//            making it the default for small layers.
+//   automatic  kernels, except when the first stage is a dense layer with at least
+//            kInputSplitMinWidth inputs and either at most kInputSplitNarrowOutputs outputs,
+//            or at most kInputSplitMaxOutputs outputs and a batch of at most
+//            kInputSplitMaxCells output values: that layer's input features (the rows of its
+//            kernel) are then split into one contiguous run per thread ("input split"). Each
+//            thread gathers its columns of the batch and multiplies them by its rows of the
+//            kernel; the caller runs the rest of the step alone on the summed partial
+//            products (while the others prefetch their columns of the next batch); then each
+//            thread computes and applies the gradient of its kernel rows. Two handoffs per
+//            step; a thread's kernel rows and optimizer slots stay in its core's cache and
+//            only the partial products cross between cores.
+//            Rows split is not chosen automatically: measured on the shared 2-core VM (guide
+//            model, bench/fused_step.cc, interleaved, under load from other processes) it was
+//            2-4 us/step slower than kernels at 2 threads (45 vs 42 us; input split now takes
+//            27): the weights written by the update on one core must move to the other
+//            core's cache every step, and a busy machine deschedules the second lane.
 // Either way results are identical run to run for the same thread count; rows split differs
 // from one thread only in the rounding of the gradient sums over rows, input split only in
 // the rounding of the first layer's sum over its inputs (the partial products are added in
@@ -116,13 +118,20 @@ enum class Parallelism { automatic, kernels, rows };
 // With rows split, the lanes' gradients are summed and the update applied in parallel (one
 // more handoff) from this many parameters on; below it the caller does both alone.
 constexpr int64_t kParallelUpdateMin = 65536;
-// Below this many flops per step (≈ 6·rows·parameters) one thread beats two on a 2-core
-// machine (bench/scaling.py: width 32 up to batch 128, width 256 at batch 8), so such a step
-// runs all its kernels on the calling thread.
+// A step input split does not take runs all its kernels on the calling thread below this
+// many flops (≈ 6·rows·parameters), where one thread beat two on the 2-core machine
+// (bench/scaling.py before input split: width 32 up to batch 128, width 256 at batch 8).
 constexpr double kSerialStepFlops = 25e6;
-// Input split pays for its two handoffs (≈ 1.3 us each) from this many inputs on: the guide
-// model (784 inputs, batch 32) went from 37 to NN us per step on 2 threads.
+// Where input split beats one thread and the per-kernel split (bench/scaling.py, 784 inputs,
+// 2 threads): the guide model (32 outputs, batch 32) 37 -> 27 us per step; 32 outputs at
+// batch 1024 and 256 outputs at batch 32 about 1.7x and 1.5x the per-kernel split; 1024
+// outputs gain at batch 8 to 64 (1.3-1.4x) and lose at 128 and more (3-11%: the kernel rows,
+// partial products and activations of a thread outgrow its 2 MB L2); 4096 outputs lose even
+// at batch 8 (15%).
 constexpr int64_t kInputSplitMinWidth = 256;
+constexpr int64_t kInputSplitNarrowOutputs = 256;
+constexpr int64_t kInputSplitMaxOutputs = 2048;
+constexpr int64_t kInputSplitMaxCells = 65536;
 
 struct FusedPlan {
   std::vector<Stage> stages;
