@@ -134,6 +134,20 @@ def test_labels_the_fused_trainer_refuses_go_batch_by_batch_to_the_tape(blocks_c
     assert_same(models[0], models[1], 1e-6)
 
 
+def test_progress_bar_follows_the_blocks(blocks_counted, monkeypatch, capsys):
+    """verbose=1 (the default) keeps the block path; the line per epoch shows the tape's logs."""
+    x, y, _ = data(48)
+    make = lambda: lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(y)}).batch(8)  # noqa: E731
+    model = guide_like()
+    history = model.fit_dataset(make(), epochs=2, verbose=1)
+    printed = capsys.readouterr().out.splitlines()
+    assert blocks_counted and sum(rows for rows, _ in blocks_counted) == 2 * 48
+    _, tape = train(make, epochs=2, tape=True, monkeypatch=monkeypatch)
+    np.testing.assert_allclose(history.history["loss"], tape.history["loss"], rtol=1e-5)
+    assert len(printed) == 2 and all(line.startswith(f"Epoch {e} / 2 - ") for e, line in zip((1, 2), printed))
+    assert f"loss={lm.engine.progress.format_number(history.history['loss'][-1])}" in printed[-1]
+
+
 def test_no_block_path_with_batches_per_epoch_or_a_user_callback(blocks_counted):
     x, y, _ = data(48)
     ds = lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(y)}).batch(8)

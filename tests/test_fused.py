@@ -6,6 +6,9 @@ same optimizer state, and the same history/log keys with close values.
 """
 
 import asyncio
+import io
+import re
+import sys
 import threading
 import time
 
@@ -268,6 +271,41 @@ def test_wide_inputs_split_over_threads_match_the_tape(monkeypatch, threads):
         lm.set_num_threads(before)
     assert_same_weights(a, b)
     assert_same_history(ha, hb)
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_verbose_fit_trains_fused_in_runs_of_batches_with_the_tapes_results(monkeypatch):
+    """fit's default verbose=1: the progress bar follows runs of batches, one C++ call each."""
+    x, labels = data(rows=200, seed=17)
+    y = np.eye(3, dtype=np.float32)[labels]
+    calls = []
+    original = fused._Runner.train_epoch
+    monkeypatch.setattr(fused._Runner, "train_epoch", lambda self, *args: calls.append(1) or original(self, *args))
+    monkeypatch.setattr(training, "_RUN_SECONDS", 1e-9)  # runs of one batch: many calls per epoch
+    outputs, histories = {}, {}
+    for flag in ("1", "0"):
+        lm.random.set_seed(2)
+        model = build(dense_stack(), lambda: lm.train.sgd(0.1), "categoricalCrossentropy", ["accuracy"])
+        monkeypatch.setenv("LAMINA_FUSED", flag)
+        monkeypatch.setattr("sys.stdout", FakeTerminal())
+        lm.random.set_seed(3)
+        with monkeypatch.context() as patch:
+            if flag == "1":
+                patch.setattr(training, "_train_step", _no_tape)
+            histories[flag] = model.fit(x, y, batch_size=16, epochs=2, validation_split=0.1)
+        outputs[flag] = sys.stdout.getvalue()
+    # ceil(180 / 16) = 12 batches per epoch, trained in several calls per epoch (a first run
+    # of a few batches, then runs sized to _RUN_SECONDS: one batch each here).
+    assert histories["1"].model.optimizer.iterations == 24 and 2 * 2 < len(calls) <= 24
+    assert_same_history(histories["1"], histories["0"])
+    for text in outputs.values():
+        for epoch in (1, 2):
+            assert re.search(rf"Epoch {epoch} / 2: 100%.*12/12 .*acc=.* loss=", text)
+        assert len(re.findall(r"\d+ms \d+us/step - acc=\S+ loss=\S+ val_acc=\S+ val_loss=\S+", text)) == 2
 
 
 def test_class_and_sample_weights_match_the_tape(monkeypatch):

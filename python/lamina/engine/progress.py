@@ -154,10 +154,24 @@ class ProgressLogger(Callback):
                                   unit="batch", leave=True)
 
     def on_batch_end(self, batch, logs=None):
-        self._batches_done += 1
+        self.on_batches_end(1, logs)
+
+    def on_batches_end(self, count, logs=None):
+        """`count` batches ended at once (the fused trainer runs several per call); logs are
+        the last one's.
+
+        >>> import io
+        >>> logger = ProgressLogger(verbose=2, stream=io.StringIO())
+        >>> logger.set_params({"epochs": 1, "samples": 96, "batch_size": 32, "steps": None})
+        >>> logger.on_train_begin({}); logger.on_epoch_begin(0, {})
+        >>> logger.on_batches_end(3, {"batch": 2, "size": 32, "loss": 0.5})
+        >>> logger._batches_done
+        3
+        """
+        self._batches_done += count
         if self._bar is not None:
             self._bar.set_postfix_str(format_logs(logs or {}), refresh=False)
-            self._bar.update(1)
+            self._bar.update(count)
         if self._batches_done == self._batches_expected:
             # TF.js times the epoch at its last batch (validation, done inside it, included).
             self._train_seconds = time.perf_counter() - self._epoch_start

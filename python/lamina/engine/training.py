@@ -17,6 +17,7 @@ regularization penalties and its constraints; everything else lives here.
 import contextlib
 import math
 import numbers
+import time
 
 import numpy as np
 
@@ -230,16 +231,19 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
     model._stop_training = False  # after on_train_begin, as TF.js: setting it there is ignored
     order = np.arange(x.shape[0])
     rng = generator()
-    # The fused path runs whole epochs in one C++ call when no callback reads batch logs.
+    # The fused path runs whole epochs in one C++ call when no callback reads batch logs, and
+    # runs of batches per call when only fit's own progress logger follows them.
     runner = _fused.training_runner(model, x, y, weights, batch_size)
-    whole_epochs = runner is not None and _only_default_loggers(callback_list)
+    progress = _only_builtin_listeners(callback_list)
+    whole_epochs = runner is not None and progress is not False
     for epoch in range(initial_epoch, epochs):
         callback_list.on_epoch_begin(epoch, {})
         epoch_logs = {}
         if shuffle:
             rng.shuffle(order)  # Fisher–Yates on the previous epoch's order, as TF.js
         if whole_epochs:
-            _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, labels, epoch_logs)
+            _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, labels, epoch_logs,
+                         progress)
             callback_list.on_epoch_end(epoch, epoch_logs)
             continue
         batches = make_batches(len(order), batch_size)
@@ -268,22 +272,69 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
     callback_list.on_train_end({})
 
 
-def _only_default_loggers(callback_list):
-    """Whether only BaseLogger and History listen (no user callback, no progress bar), so
-    nothing observes the batches one by one and the fused path may run many in one call."""
-    return all(type(c) in (BaseLogger, History) for c in callback_list.callbacks)
+def _only_builtin_listeners(callback_list):
+    """Who follows the batches, when nothing but fit's own callbacks listens (so the fused
+    path may run many batches per call): None when only BaseLogger and History listen, the
+    ProgressLogger when it listens too (it takes batches in runs:
+    ProgressLogger.on_batches_end); False when any other callback does."""
+    from lamina.engine.progress import ProgressLogger  # progress imports the callbacks
+
+    progress = [c for c in callback_list.callbacks if type(c) is ProgressLogger]
+    others = [c for c in callback_list.callbacks if type(c) not in (BaseLogger, History, ProgressLogger)]
+    if others or len(progress) > 1:
+        return False
+    return progress[0] if progress else None
 
 
-def _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, labels, epoch_logs):
-    """One epoch in one fused call; epoch_logs as the tape loop's callbacks would write them
-    (val_ keys first, then BaseLogger's size-weighted batch means, summed in its order)."""
+# A run of batches per fused call when a progress logger follows them: about this long, so the
+# bar moves several times a second while the calls stay few.
+_RUN_SECONDS = 0.05
+
+
+def _batch_logs(batches, index, labels, values):
+    """The logs of batch `index` as the tape loop writes them: batch, size, then the values."""
+    start, end = batches[index]
+    logs = {"batch": index, "size": end - start}
+    logs.update(zip(labels, (float(v) for v in values)))
+    return logs
+
+
+def _fused_runs(runner, x, y, weights, order, batches, labels, progress):
+    """Trains `batches` (of rows of `order`) in runs of about _RUN_SECONDS each, telling
+    `progress` after each run but the last; ([batches, 1 + metrics] per-batch values, the
+    last run's number of batches)."""
+    batch_size = batches[0][1] - batches[0][0]
+    results, done, run = [], 0, 8
+    while done < len(batches):
+        run = min(run, len(batches) - done)
+        began = time.perf_counter()
+        rows = order[batches[done][0]:batches[done + run - 1][1]]
+        results.append(runner.train_epoch(x, y, weights, rows, batch_size))
+        done += run
+        if done < len(batches):
+            progress.on_batches_end(run, _batch_logs(batches, done - 1, labels, results[-1][-1]))
+        elapsed = time.perf_counter() - began
+        run = max(1, min(4096, int(run * _RUN_SECONDS / max(elapsed, 1e-6))))
+    return np.concatenate(results), len(results[-1])
+
+
+def _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, labels, epoch_logs,
+                 progress=None):
+    """One epoch in one fused call (in runs of calls when a progress logger listens);
+    epoch_logs as the tape loop's callbacks would write them (val_ keys first, then
+    BaseLogger's size-weighted batch means, summed in its order)."""
     batches = make_batches(len(order), batch_size)
     if not batches:
         return
-    per_batch = runner.train_epoch(x, y, weights, order, batch_size)
+    if progress is None:
+        per_batch = runner.train_epoch(x, y, weights, order, batch_size)
+    else:
+        per_batch, last_run = _fused_runs(runner, x, y, weights, order, batches, labels, progress)
     if validation is not None:
         val_outs = _test_loop(model, validation[0], validation[1], batch_size)
         epoch_logs.update(("val_" + label, value) for label, value in zip(labels, val_outs))
+    if progress is not None:  # the last batch ends after validation, as in the tape loop
+        progress.on_batches_end(last_run, _batch_logs(batches, len(batches) - 1, labels, per_batch[-1]))
     for column, label in enumerate(labels):
         total = 0
         for index, (start, end) in enumerate(batches):
