@@ -589,17 +589,36 @@ def test_fused_trainer_fuzzed_arguments_only_raise_type_or_value_errors():
                np.ones((0, 4), np.float32), np.ones(2, np.float32), np.ones((2, 4)), np.array([0, 1]),
                np.array([0, 7]), np.array([-1]), np.ones((4, 2), np.float32).T, kernel, slots[0],
                kernel.reshape(-1)[:8].reshape(2, 4), np.array(1.0, np.float32), 10**20]
+    dropping = _core.fused.FusedTrainer([stage, {"kind": "dropout", "rate": 0.5}, {"kind": "softmax"}], 4,
+                                        "categorical_crossentropy", [], "adam", {}, 8)
+    seeds = [np.zeros((1, 4), np.uint64), np.zeros(4, np.uint64), np.ones((2, 1, 4), np.uint64),
+             np.zeros((1, 4), np.int64), np.zeros((3, 1, 4), np.uint64)[:, :, ::2], np.zeros((1, 5), np.uint64)]
+    palette += seeds
+    stages = [{"kind": "dropout", "rate": r} for r in (0.5, 0.0, 1.0, 1.5, -1, float("nan"), "x", None)]
+    stages += [dict(stage, kernel_l1=v) for v in (0.01, -1.0, float("inf"), 1e39, "x")]
     pyrng = random.Random(0)
     methods = [trainer.train_batch, trainer.train_epoch, trainer.evaluate_batch, trainer.predict,
-               lambda *a: _core.fused.FusedTrainer(*a)]
-    for _ in range(3000):
+               dropping.train_batch, dropping.train_epoch, lambda *a: _core.fused.FusedTrainer(*a),
+               lambda *a: _core.fused.FusedTrainer([stage, pyrng.choice(stages)], *a)]
+    for _ in range(4000):
         method = pyrng.choice(methods)
         args = [pyrng.choice(palette) for _ in range(pyrng.randint(0, 9))]
+        kwargs = {"noise_seeds": pyrng.choice(seeds + [None])} if pyrng.random() < 0.3 else {}
         try:
-            method(*args)
+            method(*args, **kwargs)
         except (TypeError, ValueError, OverflowError):
             pass
-    # Reaching this line means no call crashed the process.
+    # Reaching this line means no call crashed the process. And the dropout plan's seeds are
+    # checked with messages that say what was expected:
+    x, y = np.ones((2, 4), np.float32), np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError, match=r"noise_seeds must be a uint64 array of shape \(1, 4\).*got None"):
+        dropping.train_batch(x, y, None, 0.1, 0)
+    with pytest.raises(ValueError, match=r"noise_seeds must have shape \(1, 1, 4\)"):
+        dropping.train_epoch(x, y, None, np.arange(2), 2, 0.1, 0, noise_seeds=np.zeros((1, 4), np.uint64))
+    with pytest.raises(ValueError, match="noise_seeds must be None: the plan has no dropout stage"):
+        trainer.train_batch(x, y, None, 0.1, 0, noise_seeds=np.zeros((1, 4), np.uint64))
+    with pytest.raises(ValueError, match=r"stages\[1\]\['rate'\] must be in \(0, 1\)"):
+        _core.fused.FusedTrainer([stage, {"kind": "dropout", "rate": 1.0}], 4, "mean_squared_error", [], "adam", {}, 2)
 
 
 def test_fused_softmax_cross_entropy_gradient_vs_tfjs_composition(monkeypatch):
