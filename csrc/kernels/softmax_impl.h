@@ -235,14 +235,6 @@ void categorical_rows(const float* probs, const float* labels, float* loss, int6
     const float s = row_sum<kLanes>(y, cols);
     float acc[kLanes] = {};
     int64_t i = 0;
-    if (kLanes == 1) {
-      // One lane (narrow rows): the log only where the label is not 0. That term is exactly
-      // 0 otherwise (the clipped probability has a finite log), so the sum is the same, and
-      // one-hot rows need one log instead of cols.
-      for (; i < cols; ++i) {
-        if (t[i] != 0.0f) acc[0] += t[i] * log_f(clip(y[i] / s, lo, hi));
-      }
-    }
     for (; i + kLanes <= cols; i += kLanes) {
       LAMINA_EACH_LANE
       for (int l = 0; l < kLanes; ++l) acc[l] += t[i + l] * log_f(clip(y[i + l] / s, lo, hi));
@@ -338,15 +330,150 @@ int64_t sparse_categorical_backward_rows(const float* probs, const int32_t* labe
   return first_bad;
 }
 
+// ---- Narrow rows (under kNarrowMax columns: 10 classes is the common case), kLanes rows at
+// a time with one row per lane. Each row is still worked left to right with the one-lane code's
+// operations in its order, so the results are those of the <1> functions bit for bit; the
+// exp, log and divisions just run across kLanes rows at once. Rows left over after the last
+// full block go through the <1> function.
+
+// Rows narrower than this go by row blocks in the SIMD variants (softmax and categorical
+// cross-entropy of 32 rows × 10 classes, AVX-512: 0.81 → 0.41 us, 1.09 → 0.43 us; AVX2,
+// whose 8 lanes took such rows as one padded vector and a tail: 1.55 → 0.46, 1.93 → 0.62).
+constexpr int kNarrowMax = 16;
+
+// t[j][l] = m[l·cols + j]: kLanes rows of a [rows, cols] matrix, column by column.
+template <int kLanes>
+inline void load_block(const float* m, int64_t cols, float (*t)[kLanes]) {
+  for (int64_t j = 0; j < cols; ++j) {
+    for (int l = 0; l < kLanes; ++l) t[j][l] = m[l * cols + j];
+  }
+}
+
+template <int kLanes>
+inline void store_block(const float (*t)[kLanes], int64_t cols, float* m) {
+  for (int64_t j = 0; j < cols; ++j) {
+    for (int l = 0; l < kLanes; ++l) m[l * cols + j] = t[j][l];
+  }
+}
+
+// Σ_j t[j][l] for each lane, left to right (row_sum<1>'s order).
+template <int kLanes>
+inline void block_sums(const float (*t)[kLanes], int64_t cols, float* sum) {
+  LAMINA_EACH_LANE
+  for (int l = 0; l < kLanes; ++l) sum[l] = 0.0f;
+  for (int64_t j = 0; j < cols; ++j) {
+    LAMINA_EACH_LANE
+    for (int l = 0; l < kLanes; ++l) sum[l] += t[j][l];
+  }
+}
+
+template <int kLanes>
+int64_t narrow_blocks(int64_t rows) { return rows / kLanes * kLanes; }
+
+template <int kLanes>
+void forward_narrow(const float* x, float* y, int64_t rows, int64_t cols) {
+  const int64_t blocked = narrow_blocks<kLanes>(rows);
+  for (int64_t r = 0; r < blocked; r += kLanes) {
+    float t[kNarrowMax][kLanes], m[kLanes], s[kLanes];
+    load_block<kLanes>(x + r * cols, cols, t);
+    LAMINA_EACH_LANE
+    for (int l = 0; l < kLanes; ++l) m[l] = -__builtin_inff();
+    for (int64_t j = 0; j < cols; ++j) {
+      LAMINA_EACH_LANE
+      for (int l = 0; l < kLanes; ++l) m[l] = max_of(m[l], t[j][l]);
+    }
+    LAMINA_EACH_LANE
+    for (int l = 0; l < kLanes; ++l) s[l] = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) {
+      LAMINA_EACH_LANE
+      for (int l = 0; l < kLanes; ++l) {
+        t[j][l] = exp_f(t[j][l] - m[l]);
+        s[l] += t[j][l];
+      }
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      LAMINA_EACH_LANE
+      for (int l = 0; l < kLanes; ++l) t[j][l] = t[j][l] / s[l];
+    }
+    store_block<kLanes>(t, cols, y + r * cols);
+  }
+  forward_rows<1>(x + blocked * cols, y + blocked * cols, rows - blocked, cols);
+}
+
+template <int kLanes>
+void categorical_narrow(const float* probs, const float* labels, float* loss, int64_t rows,
+                        int64_t cols, float lo, float hi) {
+  const int64_t blocked = narrow_blocks<kLanes>(rows);
+  for (int64_t r = 0; r < blocked; r += kLanes) {
+    float ty[kNarrowMax][kLanes], tt[kNarrowMax][kLanes], s[kLanes], acc[kLanes];
+    load_block<kLanes>(probs + r * cols, cols, ty);
+    load_block<kLanes>(labels + r * cols, cols, tt);
+    block_sums<kLanes>(ty, cols, s);
+    LAMINA_EACH_LANE
+    for (int l = 0; l < kLanes; ++l) acc[l] = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) {
+      LAMINA_EACH_LANE
+      for (int l = 0; l < kLanes; ++l) acc[l] += tt[j][l] * log_f(clip(ty[j][l] / s[l], lo, hi));
+    }
+    for (int l = 0; l < kLanes; ++l) loss[r + l] = -acc[l];
+  }
+  categorical_rows<1>(probs + blocked * cols, labels + blocked * cols, loss + blocked,
+                      rows - blocked, cols, lo, hi);
+}
+
+template <int kLanes>
+void categorical_backward_narrow(const float* probs, const float* labels, const float* dloss,
+                                 float scale, float* dprobs, int64_t rows, int64_t cols, float lo,
+                                 float hi) {
+  const int64_t blocked = narrow_blocks<kLanes>(rows);
+  for (int64_t r = 0; r < blocked; r += kLanes) {
+    float ty[kNarrowMax][kLanes], tt[kNarrowMax][kLanes], s[kLanes], w[kLanes], acc[kLanes];
+    load_block<kLanes>(probs + r * cols, cols, ty);
+    load_block<kLanes>(labels + r * cols, cols, tt);
+    block_sums<kLanes>(ty, cols, s);
+    for (int l = 0; l < kLanes; ++l) w[l] = -(dloss ? dloss[r + l] * scale : scale);
+    LAMINA_EACH_LANE
+    for (int l = 0; l < kLanes; ++l) acc[l] = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) {
+      LAMINA_EACH_LANE
+      for (int l = 0; l < kLanes; ++l) {
+        const float q = ty[j][l] / s[l];
+        const float g = inside(q, lo, hi) ? (w[l] * tt[j][l]) / clip(q, lo, hi) : 0.0f;
+        acc[l] += g * ty[j][l];
+        tt[j][l] = g;
+      }
+    }
+    LAMINA_EACH_LANE
+    for (int l = 0; l < kLanes; ++l) acc[l] = -(acc[l] / (s[l] * s[l]));
+    for (int64_t j = 0; j < cols; ++j) {
+      LAMINA_EACH_LANE
+      for (int l = 0; l < kLanes; ++l) tt[j][l] = tt[j][l] / s[l] + acc[l];
+    }
+    store_block<kLanes>(tt, cols, dprobs + r * cols);
+  }
+  categorical_backward_rows<1>(probs + blocked * cols, labels + blocked * cols,
+                               dloss ? dloss + blocked : nullptr, scale, dprobs + blocked * cols,
+                               rows - blocked, cols, lo, hi);
+}
+
 // The table's entries: pick the lane count from the row width.
 #define LAMINA_BY_WIDTH(fn, ...) \
   (cols < kVectorLanes ? fn<1>(__VA_ARGS__) : fn<kVectorLanes>(__VA_ARGS__))
+// The same, with rows narrower than the lanes taken kVectorLanes rows at a time (SIMD variants).
+#define LAMINA_BY_SHAPE(fn, ...)                                                   \
+  (kVectorLanes > 1 && cols < kNarrowMax ? fn##_narrow<kVectorLanes>(__VA_ARGS__)    \
+   : LAMINA_BY_WIDTH(fn##_rows, __VA_ARGS__))
 
 void forward(const float* x, float* y, int64_t rows, int64_t cols) {
-  LAMINA_BY_WIDTH(forward_rows, x, y, rows, cols);
+  LAMINA_BY_SHAPE(forward, x, y, rows, cols);
 }
 void backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
-  LAMINA_BY_WIDTH(backward_rows, y, dy, dx, rows, cols);
+  // No exp or log to share out: one row at a time beats the row blocks' transposes here.
+  if (cols < kNarrowMax) {
+    backward_rows<1>(y, dy, dx, rows, cols);
+  } else {
+    LAMINA_BY_WIDTH(backward_rows, y, dy, dx, rows, cols);
+  }
 }
 void cross_entropy(const float* logits, const float* labels, float* loss, float* dlogits,
                    int64_t rows, int64_t cols, float grad_scale) {
@@ -359,13 +486,12 @@ int64_t cross_entropy_sparse(const float* logits, const int32_t* labels, float* 
 }
 void categorical(const float* probs, const float* labels, float* loss, int64_t rows, int64_t cols,
                  float lo, float hi) {
-  LAMINA_BY_WIDTH(categorical_rows, probs, labels, loss, rows, cols, lo, hi);
+  LAMINA_BY_SHAPE(categorical, probs, labels, loss, rows, cols, lo, hi);
 }
 void categorical_backward(const float* probs, const float* labels, const float* dloss,
                           float scale, float* dprobs, int64_t rows, int64_t cols, float lo,
                           float hi) {
-  LAMINA_BY_WIDTH(categorical_backward_rows, probs, labels, dloss, scale, dprobs, rows, cols, lo,
-                  hi);
+  LAMINA_BY_SHAPE(categorical_backward, probs, labels, dloss, scale, dprobs, rows, cols, lo, hi);
 }
 int64_t sparse_categorical(const float* probs, const int32_t* labels, float* loss, int64_t rows,
                            int64_t cols, float lo, float hi) {
@@ -379,6 +505,7 @@ int64_t sparse_categorical_backward(const float* probs, const int32_t* labels, c
 }
 
 #undef LAMINA_BY_WIDTH
+#undef LAMINA_BY_SHAPE
 
 }  // namespace
 
