@@ -181,7 +181,12 @@ def pcg_seed(rng):
     return rng.integers(0, 2 ** 64, size=4, dtype=np.uint64, endpoint=False)
 
 
-VALID_FOR_NAME = {"b": [row_vector], "dloss": [row_vector], "labels": [matrix, class_labels], "seed": [pcg_seed]}
+def entropy_words(rng):
+    return rng.integers(0, 2 ** 32, size=int(rng.integers(1, 6)), dtype=np.uint32)
+
+
+VALID_FOR_NAME = {"b": [row_vector], "dloss": [row_vector], "labels": [matrix, class_labels], "seed": [pcg_seed],
+                  "entropy": [entropy_words]}
 BAD_ARRAYS = [
     lambda rng: None, lambda rng: 1.5, lambda rng: "relu", lambda rng: [[1.0, 2.0]],
     lambda rng: np.ones((3, 4), np.float32), lambda rng: np.ones((3, 3)),

@@ -7,9 +7,9 @@ from lamina import random as lm_random
 
 @pytest.fixture(autouse=True)
 def restore_global_stream():
-    saved = lm_random._stream
+    saved = lm_random._entropy, lm_random._children
     yield
-    lm_random._stream = saved
+    lm_random._entropy, lm_random._children = saved
 
 
 def draws():
@@ -56,7 +56,7 @@ def test_explicit_seed_does_not_advance_the_global_stream():
 
 
 def test_without_set_seed_generators_are_fresh():
-    lm_random._stream = None
+    lm_random._entropy = None
     assert not np.array_equal(lm_random.generator().random(4), lm_random.generator().random(4))
 
 
@@ -69,3 +69,45 @@ def test_set_seed_rejects_bad_seeds(bad):
 def test_generator_rejects_bad_seed():
     with pytest.raises(ValueError, match="seed"):
         lm_random.generator(-3)
+
+
+def state_words(rng):
+    state = rng.bit_generator.state["state"]
+    mask = (1 << 64) - 1
+    return [state["state"] >> 64, state["state"] & mask, state["inc"] >> 64, state["inc"] & mask]
+
+
+def test_the_stream_is_the_children_seed_sequence_spawns():
+    lm.set_seed(77)
+    children = np.random.SeedSequence(77).spawn(5)
+    for child in children:
+        assert state_words(lm_random.generator()) == state_words(np.random.default_rng(child))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**32 - 1, 2**32, 2**64 + 5, 2**200 + 12345])
+def test_stream_noise_seeds_are_the_next_generators_states(seed):
+    lm.set_seed(seed)
+    lm_random.generator()  # one drawn before: the seeds start at the stream's position
+    seeds = lm_random.stream_noise_seeds(40)
+    after = lm_random.generator()
+    lm.set_seed(seed)
+    lm_random.generator()
+    want = [state_words(lm_random.generator()) for _ in range(40)]
+    assert [[int(v) for v in row] for row in seeds] == want
+    assert state_words(after) == state_words(lm_random.generator())  # advanced by as many
+
+
+def test_stream_noise_seeds_without_set_seed_are_fresh_and_distinct():
+    lm_random._entropy = None
+    a, b = lm_random.stream_noise_seeds(3), lm_random.stream_noise_seeds(3)
+    assert len({tuple(int(v) for v in row) for row in np.concatenate([a, b])}) == 6
+
+
+def test_numpy_stream_seeds_checks_its_arguments():
+    from lamina import _core
+    with pytest.raises(ValueError, match="entropy must hold at least one word"):
+        _core.numpy_stream_seeds(np.zeros(0, np.uint32), 0, 1)
+    with pytest.raises(TypeError, match="entropy must have dtype uint32"):
+        _core.numpy_stream_seeds(np.zeros(1, np.int64), 0, 1)
+    with pytest.raises(ValueError, match=r"spawn keys .* must lie in \[0, 2\*\*32\)"):
+        _core.numpy_stream_seeds(np.zeros(1, np.uint32), 2**32 - 1, 2)

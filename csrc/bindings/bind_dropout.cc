@@ -28,6 +28,36 @@ int64_t count_arg(int64_t n) {
 
 void register_dropout(py::module_& m) {
   m.def(
+      "numpy_stream_seeds",
+      [](py::object entropy_obj, int64_t first_key, int64_t count) {
+        View<uint32_t> entropy = u32(entropy_obj, "entropy");
+        expect_rank(entropy.shape, 1, "entropy");
+        if (entropy.size < 1) throw py::value_error("entropy must hold at least one word, got none");
+        // At most 2**24 states (512 MB) per call: callers ask per epoch, in pieces if need be.
+        if (count < 0 || count > (int64_t{1} << 24)) {
+          throw py::value_error("count must be in [0, 2**24], got " + std::to_string(count));
+        }
+        if (first_key < 0 || first_key + count > (int64_t{1} << 32)) {
+          throw py::value_error("spawn keys first_key .. first_key + count - 1 must lie in [0, 2**32), got " +
+                                std::to_string(first_key) + " and count " + std::to_string(count));
+        }
+        py::array_t<uint64_t> out({count, int64_t{4}});
+        uint64_t* o = out.mutable_data();
+        py::gil_scoped_release release;
+        for (int64_t i = 0; i < count; ++i) {
+          const Pcg64Seed s = numpy_stream_seed(entropy.data, entropy.size, static_cast<uint32_t>(first_key + i));
+          o[4 * i] = s.state_high;
+          o[4 * i + 1] = s.state_low;
+          o[4 * i + 2] = s.inc_high;
+          o[4 * i + 3] = s.inc_low;
+        }
+        return out;
+      },
+      py::arg("entropy"), py::arg("first_key"), py::arg("count"),
+      "PCG64 states [count, 4] (as uniform_floats takes them) of numpy.random.default_rng("
+      "SeedSequence(entropy, spawn_key=(k,))) for k = first_key ... first_key + count - 1; "
+      "entropy is the SeedSequence entropy as little-endian uint32 words.");
+  m.def(
       "uniform_floats",
       [](py::object seed_obj, int64_t n) {
         const Pcg64Seed seed = seed_arg(seed_obj);

@@ -1,6 +1,7 @@
 #include "kernels/dropout.h"
 
 #include <cmath>
+#include <vector>
 
 namespace lamina {
 
@@ -44,7 +45,80 @@ class Pcg64 {
   bool has_half_ = false;
 };
 
+// numpy's SeedSequence constants and hash (numpy/random/bit_generator.pyx).
+constexpr uint32_t kInitA = 0x43b0d7e5u, kMultA = 0x931e8875u;
+constexpr uint32_t kInitB = 0x8b51f9ddu, kMultB = 0x58f38dedu;
+constexpr uint32_t kMixMultL = 0xca01f9ddu, kMixMultR = 0x4973f715u;
+constexpr int kXShift = 16;
+constexpr int kPoolSize = 4;
+
+uint32_t hashmix(uint32_t value, uint32_t* hash_const) {
+  value ^= *hash_const;
+  *hash_const *= kMultA;
+  value *= *hash_const;
+  value ^= value >> kXShift;
+  return value;
+}
+
+uint32_t mix(uint32_t x, uint32_t y) {
+  uint32_t result = kMixMultL * x - kMixMultR * y;
+  result ^= result >> kXShift;
+  return result;
+}
+
+// PCG64's seeding (pcg_setseq_128_srandom_r) from SeedSequence.generate_state(4, uint64).
+Pcg64Seed seed_pcg64(const uint64_t words[4]) {
+  const u128 initstate = (static_cast<u128>(words[0]) << 64) | words[1];
+  const u128 initseq = (static_cast<u128>(words[2]) << 64) | words[3];
+  const u128 inc = (initseq << 1) | 1u;
+  u128 state = 0;
+  state = state * kMultiplier + inc;
+  state += initstate;
+  state = state * kMultiplier + inc;
+  return {static_cast<uint64_t>(state >> 64), static_cast<uint64_t>(state),
+          static_cast<uint64_t>(inc >> 64), static_cast<uint64_t>(inc)};
+}
+
 }  // namespace
+
+Pcg64Seed numpy_stream_seed(const uint32_t* entropy, int64_t entropy_words, uint32_t spawn_key) {
+  // The assembled entropy: the run entropy padded with zeros to the pool size (there is a
+  // spawn key), then the spawn key's words (one: the key is below 2**32).
+  std::vector<uint32_t> assembled(entropy, entropy + entropy_words);
+  if (assembled.size() < kPoolSize) assembled.resize(kPoolSize, 0u);
+  assembled.push_back(spawn_key);
+  const int64_t n = static_cast<int64_t>(assembled.size());
+  // mix_entropy
+  uint32_t pool[kPoolSize];
+  uint32_t hash_const = kInitA;
+  for (int i = 0; i < kPoolSize; ++i) pool[i] = hashmix(i < n ? assembled[i] : 0u, &hash_const);
+  for (int src = 0; src < kPoolSize; ++src) {
+    for (int dst = 0; dst < kPoolSize; ++dst) {
+      if (src != dst) pool[dst] = mix(pool[dst], hashmix(pool[src], &hash_const));
+    }
+  }
+  for (int64_t src = kPoolSize; src < n; ++src) {
+    for (int dst = 0; dst < kPoolSize; ++dst) {
+      pool[dst] = mix(pool[dst], hashmix(assembled[src], &hash_const));
+    }
+  }
+  // generate_state(4, uint64): 8 uint32 words cycling over the pool, paired little-endian.
+  uint32_t state32[8];
+  uint32_t hash_b = kInitB;
+  for (int i = 0; i < 8; ++i) {
+    uint32_t value = pool[i % kPoolSize];
+    value ^= hash_b;
+    hash_b *= kMultB;
+    value *= hash_b;
+    value ^= value >> kXShift;
+    state32[i] = value;
+  }
+  uint64_t words[4];
+  for (int i = 0; i < 4; ++i) {
+    words[i] = static_cast<uint64_t>(state32[2 * i]) | (static_cast<uint64_t>(state32[2 * i + 1]) << 32);
+  }
+  return seed_pcg64(words);
+}
 
 void uniform_floats(const Pcg64Seed& seed, float* out, int64_t n) {
   Pcg64 rng(seed);

@@ -19,6 +19,14 @@ struct Pcg64Seed {
   uint64_t state_high = 0, state_low = 0, inc_high = 0, inc_low = 0;
 };
 
+// The PCG64 state of numpy.random.default_rng(SeedSequence(entropy, spawn_key=(spawn_key,))):
+// numpy's SeedSequence (NEP 19: its output is fixed across numpy versions) hashes the entropy
+// words (the entropy int as little-endian uint32 words, at least one) and the spawn key into a
+// pool of 4 words, draws 4 uint64 from it, and PCG64 seeds its state and increment from them.
+// lamina.random hands out such generators in order (spawn keys 0, 1, 2, ... after set_seed);
+// this makes their states in C++ for a whole epoch of dropout masks at once.
+Pcg64Seed numpy_stream_seed(const uint32_t* entropy, int64_t entropy_words, uint32_t spawn_key);
+
 // n float32 draws in [0, 1), equal to numpy.random.Generator(PCG64 at `seed`).random(n, float32).
 void uniform_floats(const Pcg64Seed& seed, float* out, int64_t n);
 

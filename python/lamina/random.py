@@ -15,7 +15,11 @@ __all__ = ["set_seed"]
 _WORD = (1 << 64) - 1
 
 _lock = threading.Lock()  # data pipelines may draw generators from several threads
-_stream = None  # np.random.SeedSequence set by set_seed; None means fresh entropy each time
+# After set_seed(n): the seed, and how many generators the stream has handed out. The k-th is
+# numpy's default_rng(SeedSequence(n, spawn_key=(k,))), the k-th child that
+# SeedSequence(n).spawn() would make. None: fresh OS entropy for every generator.
+_entropy = None
+_children = 0
 
 
 def _check_seed(seed):
@@ -34,9 +38,9 @@ def set_seed(seed):
     True
     """
     seed = _check_seed(seed)
-    global _stream
+    global _entropy, _children
     with _lock:
-        _stream = np.random.SeedSequence(seed)
+        _entropy, _children = seed, 0
 
 
 def generator(seed=None):
@@ -52,12 +56,15 @@ def generator(seed=None):
     """
     if seed is not None:
         return np.random.default_rng(_check_seed(seed))
+    global _children
     with _lock:
-        if _stream is None:
+        if _entropy is None:
             return np.random.default_rng()
-        # spawn() hands out child sequences in a fixed order: the k-th random call after
-        # set_seed(n) always gets the same generator, whatever the calls before it drew.
-        return np.random.default_rng(_stream.spawn(1)[0])
+        # Children in a fixed order: the k-th random call after set_seed(n) always gets the
+        # same generator, whatever the calls before it drew.
+        child = np.random.SeedSequence(_entropy, spawn_key=(_children,))
+        _children += 1
+    return np.random.default_rng(child)
 
 
 def noise_seed(seed=None):
@@ -73,3 +80,40 @@ def noise_seed(seed=None):
     state = generator(seed).bit_generator.state["state"]
     return np.array([state["state"] >> 64, state["state"] & _WORD, state["inc"] >> 64, state["inc"] & _WORD],
                     dtype=np.uint64)
+
+
+def _uint32_words(n):
+    """A non-negative int as little-endian uint32 words (at least one), as SeedSequence reads it."""
+    words = [n & 0xFFFFFFFF]
+    n >>= 32
+    while n:
+        words.append(n & 0xFFFFFFFF)
+        n >>= 32
+    return np.array(words, dtype=np.uint32)
+
+
+def stream_noise_seeds(count):
+    """The states of the next `count` generators of the global stream (those `count` calls
+    of `generator()` would return), as a [count, 4] uint64 array of noise_seed rows; made in
+    C++, so a whole epoch's dropout masks cost no Python per batch. Before any set_seed,
+    `count` generators from one fresh OS entropy.
+
+    >>> import lamina as lm, numpy as np
+    >>> lm.set_seed(4); seeds = stream_noise_seeds(2)
+    >>> lm.set_seed(4); [generator() for _ in range(1)] and None
+    >>> np.array_equal(seeds[1], noise_seed())
+    True
+    """
+    from lamina import _core  # the compiled module imports nothing from here
+
+    count = int(count)
+    global _children
+    with _lock:
+        if _entropy is None:
+            entropy, first = np.random.SeedSequence().entropy, 0
+        else:
+            entropy, first = _entropy, _children
+            _children += count
+    words, piece = _uint32_words(entropy), 1 << 24  # the most states one call makes
+    return np.concatenate([_core.numpy_stream_seeds(words, first + start, min(piece, count - start))
+                           for start in range(0, count, piece)] or [np.zeros((0, 4), np.uint64)])

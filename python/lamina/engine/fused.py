@@ -40,7 +40,7 @@ import numpy as np
 
 from lamina import _core, activations, optimizers, regularizers
 from lamina.layers.core import Activation, Dense, Dropout, Flatten
-from lamina.random import noise_seed
+from lamina.random import noise_seed, stream_noise_seeds
 from lamina.losses import layers as layer_losses
 from lamina import metrics as metric_functions
 
@@ -285,9 +285,12 @@ class _Runner:
             return None
         count = 1 if steps is None else steps
         seeds = np.empty((count, len(self.dropouts), 4), np.uint64)
-        for step in range(count):
-            for index, layer in enumerate(self.dropouts):
-                seeds[step, index] = noise_seed(layer.seed)
+        drawing = [index for index, layer in enumerate(self.dropouts) if layer.seed is None]
+        for index, layer in enumerate(self.dropouts):
+            if layer.seed is not None:  # its own generator: the same state every step
+                seeds[:, index] = noise_seed(layer.seed)
+        if drawing:  # the global stream's next generators, step by step, layer by layer
+            seeds[:, drawing] = stream_noise_seeds(count * len(drawing)).reshape(count, len(drawing), 4)
         return seeds[0] if steps is None else seeds
 
     def train_batch(self, x, y, weights):
