@@ -456,6 +456,94 @@ void categorical_backward_narrow(const float* probs, const float* labels, const 
                                rows - blocked, cols, lo, hi);
 }
 
+// True when every label of rows [r, r + kLanes) is a class index; a block with a bad label
+// goes through the <1> function, which makes those rows NaN and reports the first.
+template <int kLanes>
+bool block_labels_valid(const int32_t* labels, int64_t r, int64_t cols) {
+  bool valid = true;
+  for (int l = 0; l < kLanes; ++l) valid = valid && labels[r + l] >= 0 && labels[r + l] < cols;
+  return valid;
+}
+
+template <int kLanes>
+int64_t sparse_categorical_narrow(const float* probs, const int32_t* labels, float* loss,
+                                  int64_t rows, int64_t cols, float lo, float hi) {
+  int64_t first_bad = -1;
+  const int64_t blocked = narrow_blocks<kLanes>(rows);
+  for (int64_t r = 0; r < blocked; r += kLanes) {
+    if (!block_labels_valid<kLanes>(labels, r, cols)) {
+      const int64_t bad = sparse_categorical_rows<1>(probs + r * cols, labels + r, loss + r, kLanes,
+                                                     cols, lo, hi);
+      if (first_bad < 0 && bad >= 0) first_bad = r + bad;
+      continue;
+    }
+    float ty[kNarrowMax][kLanes], s[kLanes], c_k[kLanes];
+    load_block<kLanes>(probs + r * cols, cols, ty);
+    for (int64_t j = 0; j < cols; ++j) {
+      LAMINA_EACH_LANE
+      for (int l = 0; l < kLanes; ++l) ty[j][l] = clip(ty[j][l], lo, hi);
+    }
+    block_sums<kLanes>(ty, cols, s);
+    for (int l = 0; l < kLanes; ++l) c_k[l] = ty[labels[r + l]][l];
+    LAMINA_EACH_LANE
+    for (int l = 0; l < kLanes; ++l) s[l] = -log_f(clip(c_k[l] / s[l], lo, hi));
+    for (int l = 0; l < kLanes; ++l) loss[r + l] = s[l];
+  }
+  const int64_t bad = sparse_categorical_rows<1>(probs + blocked * cols, labels + blocked,
+                                                 loss + blocked, rows - blocked, cols, lo, hi);
+  if (first_bad < 0 && bad >= 0) first_bad = blocked + bad;
+  return first_bad;
+}
+
+template <int kLanes>
+int64_t sparse_categorical_backward_narrow(const float* probs, const int32_t* labels,
+                                           const float* dloss, float scale, float* dprobs,
+                                           int64_t rows, int64_t cols, float lo, float hi) {
+  int64_t first_bad = -1;
+  const int64_t blocked = narrow_blocks<kLanes>(rows);
+  for (int64_t r = 0; r < blocked; r += kLanes) {
+    if (!block_labels_valid<kLanes>(labels, r, cols)) {
+      const int64_t bad = sparse_categorical_backward_rows<1>(
+          probs + r * cols, labels + r, dloss ? dloss + r : nullptr, scale, dprobs + r * cols,
+          kLanes, cols, lo, hi);
+      if (first_bad < 0 && bad >= 0) first_bad = r + bad;
+      continue;
+    }
+    float ty[kNarrowMax][kLanes], tc[kNarrowMax][kLanes], s[kLanes], g[kLanes], d_sum[kLanes];
+    float c_k[kLanes], minus_w[kLanes];
+    load_block<kLanes>(probs + r * cols, cols, ty);
+    for (int64_t j = 0; j < cols; ++j) {
+      LAMINA_EACH_LANE
+      for (int l = 0; l < kLanes; ++l) tc[j][l] = clip(ty[j][l], lo, hi);
+    }
+    block_sums<kLanes>(tc, cols, s);
+    for (int l = 0; l < kLanes; ++l) {
+      c_k[l] = tc[labels[r + l]][l];
+      minus_w[l] = -(dloss ? dloss[r + l] * scale : scale);
+    }
+    LAMINA_EACH_LANE
+    for (int l = 0; l < kLanes; ++l) {
+      const float q = c_k[l] / s[l];
+      g[l] = inside(q, lo, hi) ? minus_w[l] / clip(q, lo, hi) : 0.0f;
+      d_sum[l] = -((g[l] * c_k[l]) / (s[l] * s[l]));
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      LAMINA_EACH_LANE
+      for (int l = 0; l < kLanes; ++l) tc[j][l] = inside(ty[j][l], lo, hi) ? d_sum[l] : 0.0f;
+    }
+    for (int l = 0; l < kLanes; ++l) {
+      const int64_t k = labels[r + l];
+      if (inside(ty[k][l], lo, hi)) tc[k][l] = g[l] / s[l] + d_sum[l];
+    }
+    store_block<kLanes>(tc, cols, dprobs + r * cols);
+  }
+  const int64_t bad = sparse_categorical_backward_rows<1>(
+      probs + blocked * cols, labels + blocked, dloss ? dloss + blocked : nullptr, scale,
+      dprobs + blocked * cols, rows - blocked, cols, lo, hi);
+  if (first_bad < 0 && bad >= 0) first_bad = blocked + bad;
+  return first_bad;
+}
+
 // The table's entries: pick the lane count from the row width.
 #define LAMINA_BY_WIDTH(fn, ...) \
   (cols < kVectorLanes ? fn<1>(__VA_ARGS__) : fn<kVectorLanes>(__VA_ARGS__))
@@ -495,13 +583,13 @@ void categorical_backward(const float* probs, const float* labels, const float* 
 }
 int64_t sparse_categorical(const float* probs, const int32_t* labels, float* loss, int64_t rows,
                            int64_t cols, float lo, float hi) {
-  return LAMINA_BY_WIDTH(sparse_categorical_rows, probs, labels, loss, rows, cols, lo, hi);
+  return LAMINA_BY_SHAPE(sparse_categorical, probs, labels, loss, rows, cols, lo, hi);
 }
 int64_t sparse_categorical_backward(const float* probs, const int32_t* labels, const float* dloss,
                                     float scale, float* dprobs, int64_t rows, int64_t cols,
                                     float lo, float hi) {
-  return LAMINA_BY_WIDTH(sparse_categorical_backward_rows, probs, labels, dloss, scale, dprobs,
-                         rows, cols, lo, hi);
+  return LAMINA_BY_SHAPE(sparse_categorical_backward, probs, labels, dloss, scale, dprobs, rows, cols,
+                         lo, hi);
 }
 
 #undef LAMINA_BY_WIDTH

@@ -308,16 +308,22 @@ TEST(narrow_rows_give_the_same_bits_wherever_they_sit_in_the_batch) {
           std::memcpy(&x[last * cols], &x[row * cols], sizeof(float) * cols);
           std::memcpy(&t[last * cols], &t[row * cols], sizeof(float) * cols);
           w[last] = w[row];
-          Vec p(n), loss(static_cast<size_t>(rows)), dp(n), dx(n);
+          Vec p(n), loss(static_cast<size_t>(rows)), dp(n), dx(n), sloss(loss.size()), sdp(n);
           lamina::softmax_forward(x.data(), p.data(), rows, cols);
           lamina::categorical_crossentropy(p.data(), t.data(), loss.data(), rows, cols, 1e-7);
           lamina::categorical_crossentropy_backward(p.data(), t.data(), w.data(), 0.25f, dp.data(),
                                                     rows, cols, 1e-7);
           lamina::softmax_backward(p.data(), dp.data(), dx.data(), rows, cols);
+          std::vector<int32_t> k = class_labels(rows, cols, seed);
+          k[last] = k[row];
+          lamina::sparse_categorical_crossentropy(p.data(), k.data(), sloss.data(), rows, cols, 1e-7);
+          lamina::sparse_categorical_crossentropy_backward(p.data(), k.data(), w.data(), 0.25f,
+                                                           sdp.data(), rows, cols, 1e-7);
           auto same = [&](const Vec& v, int64_t width) {
             return std::memcmp(&v[row * width], &v[last * width], sizeof(float) * width) == 0;
           };
           CHECK(same(p, cols) && same(dp, cols) && same(dx, cols) && same(loss, 1));
+          CHECK(same(sloss, 1) && same(sdp, cols));
         }
       }
     }
@@ -373,6 +379,23 @@ TEST(bad_class_labels_are_reported_not_read) {
     CHECK(lamina::sparse_categorical_crossentropy_backward(y.data(), k.data(), nullptr, 1.0f,
                                                            dy.data(), rows, cols, 1e-7) == 40);
     CHECK(std::isnan(dy[60 * cols]) && !std::isnan(dy[59 * cols]));
+    // Narrow rows go by row blocks: a bad label in a block, and in the rows after the last one.
+    for (int64_t narrow : {3, 10}) {
+      const int64_t n_rows = 37;
+      Vec p = uniform(static_cast<size_t>(n_rows * narrow), 0.0f, 1.0f, 10);
+      std::vector<int32_t> labels = class_labels(n_rows, narrow, 11);
+      labels[20] = -3;
+      labels[35] = static_cast<int32_t>(narrow);
+      Vec l(static_cast<size_t>(n_rows)), dp(p.size());
+      CHECK(lamina::sparse_categorical_crossentropy(p.data(), labels.data(), l.data(), n_rows, narrow,
+                                                    1e-7) == 20);
+      CHECK(lamina::sparse_categorical_crossentropy_backward(p.data(), labels.data(), nullptr, 1.0f,
+                                                             dp.data(), n_rows, narrow, 1e-7) == 20);
+      for (int64_t r = 0; r < n_rows; ++r) {
+        const bool bad = r == 20 || r == 35;
+        CHECK(std::isnan(l[r]) == bad && std::isnan(dp[r * narrow]) == bad);
+      }
+    }
     // Every label bad, including the cols == 0 case where no label can be valid.
     int32_t zero = 0;
     CHECK(lamina::softmax_cross_entropy_sparse(nullptr, &zero, loss.data(), nullptr, 1, 0, 1.0f) == 0);
