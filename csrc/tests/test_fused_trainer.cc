@@ -374,6 +374,41 @@ TEST(each_hidden_activation_and_shape_matches_the_reference) {
   }
 }
 
+// Trains a with one train_epoch over kOrder in batches of 4 (seeds: one per batch, or null)
+// and b with one train_batch per batch on the rows gathered here, from the same start. Every
+// batch's [loss, metric] must be the same bits on both, and so must the weights and slots at
+// the end. Returns the epoch's per-batch results.
+const std::vector<int64_t> kOrder = {3, 1, 4, 0, 9, 2, 6, 5, 8, 7};
+
+std::vector<double> epoch_equals_batches(const Case& k, Setup& a, Setup& b, const Pcg64Seed* seeds) {
+  a.plan.max_batch = b.plan.max_batch = 4;
+  FusedTrainer ta(a.plan), tb(b.plan);
+  OptimizerState sa = initial_state(k), sb = initial_state(k);
+  std::vector<double> per_batch(3 * 2);
+  ta.train_epoch(a.x.data(), a.y.data(), k.weighted ? a.weights.data() : nullptr, kOrder.data(), 10,
+                 4, seeds, 0.05, &sa, per_batch.data());
+  for (int64_t start = 0, bi = 0; start < 10; start += 4, ++bi) {
+    const int64_t rows = std::min<int64_t>(4, 10 - start);
+    std::vector<float> x, y, w;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t src = kOrder[start + r];
+      x.insert(x.end(), b.x.begin() + src * k.in, b.x.begin() + (src + 1) * k.in);
+      y.insert(y.end(), b.y.begin() + src * k.out, b.y.begin() + (src + 1) * k.out);
+      w.push_back(b.weights[src]);
+    }
+    double out[2];
+    tb.train_batch(x.data(), y.data(), k.weighted ? w.data() : nullptr, rows,
+                   seeds ? seeds + bi : nullptr, 0.05, &sb, out);
+    CHECK(out[0] == per_batch[bi * 2] && out[1] == per_batch[bi * 2 + 1]);
+  }
+  CHECK(sa.iterations == 3 && sb.iterations == 3 && sa.beta1_power == sb.beta1_power &&
+        sa.beta2_power == sb.beta2_power);
+  CHECK(a.model.w1 == b.model.w1 && a.model.w2 == b.model.w2 && a.model.b1 == b.model.b1 &&
+        a.model.b2 == b.model.b2);
+  CHECK(a.model.slots == b.model.slots);
+  return per_batch;
+}
+
 // A dropout stage after the hidden layer and L1L2 penalties on the first layer.
 void add_dropout_and_penalties(Setup& s) {
   Stage drop;
@@ -424,31 +459,10 @@ TEST(input_split_train_epoch_equals_train_batch_and_is_identical_run_to_run) {
     std::vector<float> first_w1;
     for (int run = 0; run < 2; ++run) {
       Setup a = make_setup(k, 3), b = make_setup(k, 3);
-      a.plan.max_batch = b.plan.max_batch = 4;
       add_dropout_and_penalties(a);
       add_dropout_and_penalties(b);
-      FusedTrainer ta(a.plan), tb(b.plan);
-      const std::vector<int64_t> order = {3, 1, 4, 0, 9, 2, 6, 5, 8, 7};
       const std::vector<Pcg64Seed> seeds = seeds_for(3);
-      OptimizerState sa = initial_state(k), sb = initial_state(k);
-      std::vector<double> per_batch(3 * 2);
-      ta.train_epoch(a.x.data(), a.y.data(), a.weights.data(), order.data(), 10, 4, seeds.data(),
-                     0.05, &sa, per_batch.data());
-      for (int64_t start = 0, bi = 0; start < 10; start += 4, ++bi) {
-        const int64_t rows = std::min<int64_t>(4, 10 - start);
-        std::vector<float> x, y, w;
-        for (int64_t r = 0; r < rows; ++r) {
-          const int64_t src = order[start + r];
-          x.insert(x.end(), b.x.begin() + src * k.in, b.x.begin() + (src + 1) * k.in);
-          y.insert(y.end(), b.y.begin() + src * k.out, b.y.begin() + (src + 1) * k.out);
-          w.push_back(b.weights[src]);
-        }
-        double out[2];
-        tb.train_batch(x.data(), y.data(), w.data(), rows, &seeds[bi], 0.05, &sb, out);
-        CHECK(out[0] == per_batch[bi * 2] && out[1] == per_batch[bi * 2 + 1]);
-      }
-      CHECK(a.model.w1 == b.model.w1 && a.model.w2 == b.model.w2 && a.model.b1 == b.model.b1);
-      CHECK(a.model.slots == b.model.slots);
+      epoch_equals_batches(k, a, b, seeds.data());
       if (run == 0) first_w1 = a.model.w1;
       else CHECK(a.model.w1 == first_w1);
     }
@@ -462,30 +476,7 @@ TEST(train_epoch_equals_train_batch_on_the_gathered_rows) {
   k.weighted = true;
   lamina_test::for_each_isa_and_threads([&](Isa, int) {
     Setup a = make_setup(k, 7), b = make_setup(k, 7);
-    a.plan.max_batch = b.plan.max_batch = 4;
-    FusedTrainer ta(a.plan), tb(b.plan);
-    const std::vector<int64_t> order = {3, 1, 4, 0, 9, 2, 6, 5, 8, 7};
-    OptimizerState sa = initial_state(k), sb = initial_state(k);
-    std::vector<double> per_batch(3 * 2);
-    ta.train_epoch(a.x.data(), a.y.data(), a.weights.data(), order.data(), 10, 4, nullptr, 0.05, &sa,
-                   per_batch.data());
-    for (int64_t start = 0, bi = 0; start < 10; start += 4, ++bi) {
-      const int64_t rows = std::min<int64_t>(4, 10 - start);
-      std::vector<float> x, y, w;
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t src = order[start + r];
-        x.insert(x.end(), b.x.begin() + src * k.in, b.x.begin() + (src + 1) * k.in);
-        y.insert(y.end(), b.y.begin() + src * k.out, b.y.begin() + (src + 1) * k.out);
-        w.push_back(b.weights[src]);
-      }
-      double out[2];
-      tb.train_batch(x.data(), y.data(), w.data(), rows, nullptr, 0.05, &sb, out);
-      CHECK(out[0] == per_batch[bi * 2] && out[1] == per_batch[bi * 2 + 1]);
-    }
-    CHECK(sa.iterations == 3 && sb.iterations == 3 && sa.beta1_power == sb.beta1_power &&
-          sa.beta2_power == sb.beta2_power);
-    CHECK(a.model.w1 == b.model.w1 && a.model.w2 == b.model.w2 && a.model.b2 == b.model.b2);
-    CHECK(a.model.slots == b.model.slots);
+    epoch_equals_batches(k, a, b, nullptr);
   });
 }
 
@@ -496,33 +487,20 @@ TEST(dropout_and_penalties_train_epoch_equals_train_batch) {
   k.optimizer = OptimizerKind::adam;
   lamina_test::for_each_isa_and_threads([&](Isa, int) {
     Setup a = make_setup(k, 9), b = make_setup(k, 9), c = make_setup(k, 9);
-    for (Setup* s : {&a, &b, &c}) s->plan.max_batch = 4;
     add_dropout_and_penalties(a);
     add_dropout_and_penalties(b);
-    FusedTrainer ta(a.plan), tb(b.plan), tc(c.plan);
-    CHECK(ta.dropout_count() == 1 && tc.dropout_count() == 0);
-    const std::vector<int64_t> order = {3, 1, 4, 0, 9, 2, 6, 5, 8, 7};
     const std::vector<Pcg64Seed> seeds = seeds_for(3);
-    OptimizerState sa = initial_state(k), sb = initial_state(k), sc = initial_state(k);
-    std::vector<double> per_batch(3 * 2), plain(3 * 2);
-    ta.train_epoch(a.x.data(), a.y.data(), nullptr, order.data(), 10, 4, seeds.data(), 0.05, &sa,
-                   per_batch.data());
-    tc.train_epoch(c.x.data(), c.y.data(), nullptr, order.data(), 10, 4, nullptr, 0.05, &sc,
+    const std::vector<double> dropped = epoch_equals_batches(k, a, b, seeds.data());
+    c.plan.max_batch = 4;
+    FusedTrainer tc(c.plan);
+    CHECK(FusedTrainer(a.plan).dropout_count() == 1 && tc.dropout_count() == 0);
+    OptimizerState sc = initial_state(k);
+    std::vector<double> plain(3 * 2);
+    tc.train_epoch(c.x.data(), c.y.data(), nullptr, kOrder.data(), 10, 4, nullptr, 0.05, &sc,
                    plain.data());
-    for (int64_t start = 0, bi = 0; start < 10; start += 4, ++bi) {
-      const int64_t rows = std::min<int64_t>(4, 10 - start);
-      std::vector<float> x, y;
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t src = order[start + r];
-        x.insert(x.end(), b.x.begin() + src * k.in, b.x.begin() + (src + 1) * k.in);
-        y.insert(y.end(), b.y.begin() + src * k.out, b.y.begin() + (src + 1) * k.out);
-      }
-      double out[2];
-      tb.train_batch(x.data(), y.data(), nullptr, rows, &seeds[bi], 0.05, &sb, out);
-      CHECK(out[0] == per_batch[bi * 2] && out[1] == per_batch[bi * 2 + 1]);
-      CHECK(std::isfinite(out[0]) && out[0] != plain[bi * 2]);  // dropout and penalties act
+    for (int bi = 0; bi < 3; ++bi) {
+      CHECK(std::isfinite(dropped[bi * 2]) && dropped[bi * 2] != plain[bi * 2]);  // they act
     }
-    CHECK(a.model.w1 == b.model.w1 && a.model.w2 == b.model.w2 && a.model.b1 == b.model.b1);
     CHECK(a.model.w1 != c.model.w1);
   });
 }
