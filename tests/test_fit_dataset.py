@@ -341,15 +341,20 @@ def test_validation_from_arrays_uses_validation_batch_size():
     assert model.evaluate(x, y).item() == pytest.approx(history.history["val_loss"][0], rel=1e-6)
 
 
-def test_validation_batch_size_slices_array_validation(monkeypatch):
-    from lamina.engine import training
+@pytest.mark.parametrize("fused_path", ["1", "0"])
+def test_validation_batch_size_slices_array_validation(monkeypatch, fused_path):
+    from lamina.engine import fused, training
+    monkeypatch.setenv("LAMINA_FUSED", fused_path)
     sizes = []
     original = training._test_batch
     monkeypatch.setattr(training, "_test_batch", lambda m, x, y, w=None: sizes.append(len(x)) or original(m, x, y, w))
+    batches = fused._Runner.evaluate_batches  # the fused path takes all batches in one call
+    monkeypatch.setattr(fused._Runner, "evaluate_batches",
+                        lambda self, x, y, w, size: sizes.append((len(x), size)) or batches(self, x, y, w, size))
     x = np.zeros([5, 2], np.float32)
     frozen_model().fit_dataset(Batches([numbered(2)]), epochs=1, verbose=0, validation_data=(x, x[:, :1]),
                                validation_batch_size=2)
-    assert sizes == [2, 2, 1]
+    assert sizes == ([(5, 2)] if fused_path == "1" else [2, 2, 1])
 
 
 # ---------------------------------------------------------------- evaluate_dataset

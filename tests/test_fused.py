@@ -597,8 +597,8 @@ def test_fused_trainer_fuzzed_arguments_only_raise_type_or_value_errors():
     stages = [{"kind": "dropout", "rate": r} for r in (0.5, 0.0, 1.0, 1.5, -1, float("nan"), "x", None)]
     stages += [dict(stage, kernel_l1=v) for v in (0.01, -1.0, float("inf"), 1e39, "x")]
     pyrng = random.Random(0)
-    methods = [trainer.train_batch, trainer.train_epoch, trainer.evaluate_batch, trainer.predict,
-               dropping.train_batch, dropping.train_epoch, lambda *a: _core.fused.FusedTrainer(*a),
+    methods = [trainer.train_batch, trainer.train_epoch, trainer.evaluate_batch, trainer.evaluate_batches,
+               trainer.predict, dropping.train_batch, dropping.train_epoch, lambda *a: _core.fused.FusedTrainer(*a),
                lambda *a: _core.fused.FusedTrainer([stage, pyrng.choice(stages)], *a)]
     for _ in range(4000):
         method = pyrng.choice(methods)

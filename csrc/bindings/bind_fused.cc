@@ -433,6 +433,28 @@ void register_fused(py::module_& m) {
           py::arg("x"), py::arg("y"), py::arg("weights") = py::none(),
           "[loss, metrics...] of one batch, forward only.")
       .def(
+          "evaluate_batches",
+          [](Bound& b, py::object x, py::object y, py::object weights, int64_t batch_size) {
+            BatchArgs a = check_batch(b, x, y, weights, 0);
+            if (batch_size < 1 || batch_size > b.trainer->max_batch()) {
+              throw py::value_error("batch_size must be in [1, " +
+                                    std::to_string(b.trainer->max_batch()) +
+                                    "] (the plan's max_batch), got " + std::to_string(batch_size));
+            }
+            const int64_t batches = (a.rows + batch_size - 1) / batch_size;
+            py::array_t<double> out({batches, 1 + b.trainer->metric_count()});
+            double* o = out.mutable_data();
+            {
+              py::gil_scoped_release release;
+              std::lock_guard<std::mutex> lock(b.busy);
+              b.trainer->evaluate_batches(a.x.data, a.y.data, a.weighted ? a.w.data : nullptr,
+                                          a.rows, batch_size, o);
+            }
+            return out;
+          },
+          py::arg("x"), py::arg("y"), py::arg("weights"), py::arg("batch_size"),
+          "[batches, 1 + metrics]: [loss, metrics...] of each batch of batch_size rows, forward only.")
+      .def(
           "predict",
           [](Bound& b, py::object x_obj) {
             View<float> x = f32(x_obj, "x");

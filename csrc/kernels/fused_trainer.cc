@@ -755,6 +755,18 @@ void FusedTrainer::evaluate_batch(const float* x, const float* y, const float* w
   sum_values(weights != nullptr, rows, out);
 }
 
+void FusedTrainer::evaluate_batches(const float* x, const float* y, const float* weights,
+                                    int64_t rows, int64_t batch_size, double* out) {
+  if (batch_size < 1 || batch_size > plan_.max_batch) {
+    throw std::invalid_argument("batch_size out of range");
+  }
+  const int64_t in = input_width(), label_cols = label_width(), stride = 1 + metric_count();
+  for (int64_t start = 0, b = 0; start < rows; start += batch_size, ++b) {
+    evaluate_batch(x + start * in, y + start * label_cols, weights ? weights + start : nullptr,
+                   std::min(batch_size, rows - start), out + b * stride);
+  }
+}
+
 void FusedTrainer::predict(const float* x, int64_t rows, float* out) {
   const int64_t in = input_width();
   const int64_t cols = output_width();

@@ -177,6 +177,11 @@ class FusedTrainer {
   void evaluate_batch(const float* x, const float* y, const float* weights, int64_t rows,
                       double* out);
 
+  // evaluate_batch on consecutive batches of batch_size rows (the last one smaller) of
+  // x [rows, in]: out is [batches, 1 + metrics]. Needs batch_size <= max_batch.
+  void evaluate_batches(const float* x, const float* y, const float* weights, int64_t rows,
+                        int64_t batch_size, double* out);
+
   // The model's output for rows of x, [rows, output_width], in chunks of max_batch rows.
   void predict(const float* x, int64_t rows, float* out);
 

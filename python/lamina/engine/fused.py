@@ -313,6 +313,10 @@ class _Runner:
     def evaluate_batch(self, x, y, weights):
         return self.trainer.evaluate_batch(self.inputs(x), self.labels(y), weights)
 
+    def evaluate_batches(self, x, y, weights, batch_size):
+        """[batches, 1 + metrics]: evaluate_batch of each batch of batch_size rows, one call."""
+        return self.trainer.evaluate_batches(self.inputs(x), self.labels(y), weights, batch_size)
+
     def predict(self, x):
         return self.trainer.predict(self.inputs(x))
 

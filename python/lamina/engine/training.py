@@ -167,9 +167,15 @@ def _test_loop(model, x, y, batch_size, weights=None):
     """[loss, metrics...] over all of x: batch means weighted by batch size (TF.js testLoop)."""
     totals = np.zeros(1 + len(model._metric_fns))
     samples = x.shape[0]
-    for start, end in make_batches(samples, batch_size):
-        wb = None if weights is None else weights[start:end]
-        totals += _test_batch(model, x[start:end], y[start:end], wb) * (end - start)
+    batches = make_batches(samples, batch_size)
+    runner = _fused.inference_runner(model, x, batch_size, y, weights) if samples else None
+    if runner is not None:  # every batch in one call
+        for values, (start, end) in zip(runner.evaluate_batches(x, y, weights, batch_size), batches):
+            totals += values * (end - start)
+    else:
+        for start, end in batches:
+            wb = None if weights is None else weights[start:end]
+            totals += _test_batch(model, x[start:end], y[start:end], wb) * (end - start)
     return [float(v) for v in totals / samples] if samples else [math.nan] * len(totals)
 
 
