@@ -202,6 +202,26 @@ def test_dropout_masks_match_per_batch_and_in_train_on_batch(monkeypatch):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+def test_changing_a_dropout_rate_or_regularizer_after_fit_makes_a_new_plan(monkeypatch):
+    """A callback or the user may change them between fits: the fused path follows, as the tape."""
+    x, labels = data(seed=18)
+    y = np.eye(3, dtype=np.float32)[labels]
+    layers = lambda: [lm.layers.dense(units=8, input_shape=[6], activation="relu",
+                                      kernel_regularizer=lm.regularizers.l2(0.01)),
+                      lm.layers.dropout(rate=0.1), lm.layers.dense(units=3, activation="softmax")]
+    models = []
+    for flag in ("1", "0"):
+        lm.random.set_seed(4)
+        model = build(layers, lambda: lm.train.sgd(0.1), "categoricalCrossentropy")
+        monkeypatch.setenv("LAMINA_FUSED", flag)
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        model.layers[1].rate = 0.6
+        model.layers[0].kernel.regularizer = lm.regularizers.l1l2(l1=0.02, l2=0.5)
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        models.append(model)
+    assert_same_weights(models[0], models[1])
+
+
 def test_dropout_noise_is_numpys():
     """The C++ noise is numpy's PCG64 float32 stream, from the state of the same generator."""
     from lamina.random import generator, noise_seed

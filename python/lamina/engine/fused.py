@@ -98,6 +98,11 @@ def _rates(regularizer):
     return float(regularizer.l1), float(regularizer.l2)
 
 
+def _dense_weights(layer):
+    """A Dense layer's kernel and bias (when it has one), as LayerWeights."""
+    return [w for w in (layer.kernel, layer.bias) if w is not None]
+
+
 def _leading_flattens(model):
     """1 when a Flatten layer takes the model's rank >= 3 input to 2-D by a reshape of
     C-ordered rows (channels_last; channels_first transposes first), 0 for a 2-D input
@@ -123,9 +128,9 @@ def _stages(model):
         if getattr(layer, "activity_regularizer", None) is not None:
             return None
         if type(layer) is Dense:
-            if (layer.kernel is None or _rates(layer.kernel_regularizer) is None
-                    or _rates(layer.bias_regularizer) is None or layer.kernel_constraint
-                    or layer.bias_constraint):
+            # The weights' own regularizers and constraints: those the tape applies.
+            if layer.kernel is None or any(_rates(w.regularizer) is None or w.constraint is not None
+                                           for w in _dense_weights(layer)):
                 return None
             act = _activation_name(layer.activation)
             if act is None:
@@ -147,14 +152,27 @@ def _stages(model):
             return None
     if not stages or any(kind == "softmax" for kind, _, _ in stages[:-1]):
         return None
-    weights = [w for kind, _, layer in stages if kind == "dense" for w in (layer.kernel, layer.bias)
-               if w is not None]
+    weights = [w for kind, _, layer in stages if kind == "dense" for w in _dense_weights(layer)]
     compiled = getattr(model, "_collected_weights", None)
     if (compiled is None or [id(w) for w in compiled] != [id(w) for w in weights]
             or [id(w) for w in model.weights] != [id(w) for w in weights]
             or not all(w.trainable and w.dtype == "float32" for w in weights)):
         return None
     return stages
+
+
+def _plan_signature(stages):
+    """What a plan bakes in besides buffers and optimizer: each stage's kind, activation or
+    dropout rate, regularizer rates and dropout seed (a change to any means a new plan)."""
+    signature = []
+    for kind, act, layer in stages:
+        if kind == "dense":
+            signature.append((kind, act, *(_rates(w.regularizer) for w in _dense_weights(layer))))
+        elif kind == "dropout":
+            signature.append((kind, act, layer.seed))
+        else:
+            signature.append((kind, act))
+    return signature
 
 
 def is_eligible(model):
@@ -209,6 +227,7 @@ class _Runner:
         self.slot_arrays = [[slots[kind] for kind in kinds] for slots in self.slots]
         self.hyperparameters = _hyperparameters(self.optimizer)
         specs, position = [], 0
+        self.signature = _plan_signature(stages)
         self.dropouts = []  # the Dropout layers, in stage order: one noise seed each per step
         self.flattens = _leading_flattens(model)
         for kind, act, layer in stages:
@@ -219,8 +238,8 @@ class _Runner:
                 continue
             spec = {"kind": kind, "activation": act or "linear"}
             if kind == "dense":
-                for which, regularizer in (("kernel", layer.kernel_regularizer), ("bias", layer.bias_regularizer)):
-                    spec[which + "_l1"], spec[which + "_l2"] = _rates(regularizer)
+                for which, weight in zip(("kernel", "bias"), _dense_weights(layer)):
+                    spec[which + "_l1"], spec[which + "_l2"] = _rates(weight.regularizer)
                 spec["kernel"] = self.buffers[position]
                 spec["kernel_slots"] = self.slot_arrays[position] if train else []
                 position += 1
@@ -336,8 +355,9 @@ def _runner(model, train, max_batch):
         return None
     cache = model.__dict__.setdefault("_fused_runners", {})
     runner = cache.get(train)
-    if runner is None or not runner.current(model, max_batch):
-        runner = _Runner(model, _stages(model), train, max(max_batch, 1))
+    stages = _stages(model)
+    if runner is None or runner.signature != _plan_signature(stages) or not runner.current(model, max_batch):
+        runner = _Runner(model, stages, train, max(max_batch, 1))
         cache[train] = runner
     return runner
 
