@@ -222,6 +222,31 @@ def test_changing_a_dropout_rate_or_regularizer_after_fit_makes_a_new_plan(monke
     assert_same_weights(models[0], models[1])
 
 
+def test_a_callback_changing_the_model_mid_epoch_is_followed(monkeypatch):
+    """Batches go one by one under a user callback; each checks the plan still fits the model."""
+    x, labels = data(seed=19)
+    y = np.eye(3, dtype=np.float32)[labels]
+    layers = lambda: [lm.layers.dense(units=8, input_shape=[6], activation="relu"), lm.layers.dropout(rate=0.1),
+                      lm.layers.dense(units=3, activation="softmax")]
+
+    def anneal(batch, logs, model_box):
+        model_box[0].layers[1].rate = 0.1 + 0.1 * (batch % 4)
+
+    models = []
+    for flag in ("1", "0"):
+        lm.random.set_seed(5)
+        model = build(layers, lambda: lm.train.adam(0.01), "categoricalCrossentropy")
+        box = [model]
+        monkeypatch.setenv("LAMINA_FUSED", flag)
+        with monkeypatch.context() as patch:
+            if flag == "1":
+                patch.setattr(training, "_train_step", _no_tape)
+            model.fit(x, y, batch_size=16, epochs=3, verbose=0,
+                      callbacks=[lm.callbacks.lambda_callback(on_batch_end=lambda b, l, box=box: anneal(b, l, box))])
+        models.append(model)
+    assert_same_weights(models[0], models[1])
+
+
 def test_dropout_noise_is_numpys():
     """The C++ noise is numpy's PCG64 float32 stream, from the state of the same generator."""
     from lamina.random import generator, noise_seed

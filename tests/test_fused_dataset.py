@@ -84,7 +84,7 @@ def fit_both(monkeypatch, make_model, dataset, expect_fused=True, **fit_args):
         logs = BatchLogs()
         with monkeypatch.context() as patch:
             if flag == "1" and expect_fused:
-                patch.setattr(dataset_training, "_train_step", _no_tape)
+                patch.setattr(training, "_train_step", _no_tape)
                 patch.setattr(model, "_forward", _no_tape)  # no validation batch on the tape either
             history = model.fit_dataset(dataset, callbacks=[logs], **fit_args)
         runs.append((model, history, logs))
@@ -246,8 +246,8 @@ def test_ineligible_model_falls_back_to_the_tape_every_batch(monkeypatch, varian
     make = lambda: dense_model(lambda: lm.train.adam(0.01), "categoricalCrossentropy", metrics=["accuracy"],
                                **{key: value() for key, value in INELIGIBLE[variant].items()})
     calls = []
-    original = dataset_training._train_step
-    monkeypatch.setattr(dataset_training, "_train_step", lambda *args: calls.append(1) or original(*args))
+    original = training._train_step
+    monkeypatch.setattr(training, "_train_step", lambda *args: calls.append(1) or original(*args))
     runs = fit_both(monkeypatch, make, dataset, expect_fused=False, epochs=3)
     assert len(calls) == 2 * 3 * 3  # both runs, every batch on the tape
     (a, history_a, logs_a), (b, history_b, logs_b) = runs
@@ -263,8 +263,8 @@ def test_lamina_fused_0_runs_every_step_on_the_tape(monkeypatch):
     model = dense_model(lambda: lm.train.sgd(0.1), "categoricalCrossentropy")
     assert fused.is_eligible(model)
     calls = []
-    original = dataset_training._train_step
-    monkeypatch.setattr(dataset_training, "_train_step", lambda *args: calls.append(1) or original(*args))
+    original = training._train_step
+    monkeypatch.setattr(training, "_train_step", lambda *args: calls.append(1) or original(*args))
     monkeypatch.setenv("LAMINA_FUSED", "0")
     model.fit_dataset(Batches({"xs": x[s], "ys": y[s]} for s in split(len(x), [32])), epochs=2, verbose=0)
     assert len(calls) == 6

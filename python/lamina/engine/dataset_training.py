@@ -8,8 +8,8 @@ Read `fit_dataset` top to bottom: check the arguments, prepare the validation, c
 the callbacks (TF.js's params: no samples, no batch size, steps = batches_per_epoch or the
 dataset's finite size), then for each epoch draw batches from an iterator -- a fresh one
 per epoch, or one shared by all epochs when batches_per_epoch is given -- run fit's
-`_train_step` on each, and validate once the epoch is complete. The per-batch work
-(`_train_step`, `_test_batch`) and the data checks are fit's own (engine/training.py,
+train steps (`_TrainSteps`) on each, and validate once the epoch is complete. The per-batch
+work (`_TrainSteps`, `_test_batch`) and the data checks are fit's own (engine/training.py,
 engine/data_checks.py). As in fit, an eligible model's steps and test batches run on the fused
 C++ trainer (engine/fused.py), one call per batch, and anything else on the tape;
 LAMINA_FUSED=0 forces the tape. And as fit runs whole epochs in one call when only the
@@ -42,7 +42,7 @@ from lamina.data.iterators import rows_of
 from lamina.engine import data_checks
 from lamina.engine import fused as _fused
 from lamina.engine.training import (_count, _only_builtin_listeners, _require_compiled, _sample_weights,
-                                    _test_batch, _test_loop, _train_step, _training_session, _standardize_xy)
+                                    _test_batch, _test_loop, _training_session, _TrainSteps, _standardize_xy)
 from lamina.tensor import Tensor
 
 __all__ = ["fit_dataset", "evaluate_dataset", "is_dataset"]
@@ -368,39 +368,6 @@ def _train_block(model, block, rows, batch_size, class_weight):
     if runner is None:
         return None
     return runner.train_epoch(x, y, weights, np.arange(rows), batch_size).tolist()
-
-
-class _TrainSteps:
-    """One epoch's train steps: on the fused trainer when the model and the batch allow it,
-    else on the tape; [loss, metrics...] as floats either way.
-
-    The full eligibility check (and LAMINA_FUSED) is read at the epoch's first batch, as fit
-    reads it once per fit; later batches only check that the plan still describes the model
-    (a callback may have recompiled it or replaced its optimizer's state) and is large enough
-    for the batch, and that the batch's own arrays and labels suit the fused trainer.
-    """
-
-    def __init__(self, model):
-        self.model = model
-        self.runner = None
-        self.asked = False
-
-    def __call__(self, x, y, weights):
-        runner = self._runner_for(x, y, weights)
-        if runner is not None:
-            return runner.train_batch(x, y, weights)
-        return _train_step(self.model, x, y, weights)
-
-    def _runner_for(self, x, y, weights):
-        if not x.shape[0]:
-            return None
-        if not self.asked or (self.runner is not None and not self.runner.current(self.model, x.shape[0])):
-            self.asked = True
-            self.runner = _fused.training_runner(self.model, x, y, weights, x.shape[0])
-            return self.runner
-        if self.runner is None or not _fused.batch_usable(self.model, x, y, weights):
-            return None
-        return self.runner
 
 
 def _warn_ran_dry(batches_per_epoch, epochs, initial_epoch, steps, batches_done):

@@ -256,7 +256,11 @@ class _Runner:
         self.sparse = _LOSSES[self.loss_fn] == "sparse_categorical_crossentropy"
 
     def current(self, model, max_batch):
-        """Whether this plan still describes `model` (same objects, same buffers and slots)."""
+        """Whether this plan still describes `model` (same objects, same buffers and slots,
+        same activations, dropout rates and seeds, regularizer rates)."""
+        stages = _stages(model)
+        if stages is None or _plan_signature(stages) != self.signature:
+            return False
         if (model.optimizer is not self.optimizer or model._loss_fn is not self.loss_fn
                 or max_batch > self.max_batch
                 or [fn for _, fn in model._metric_fns] != self.metric_fns
@@ -355,9 +359,8 @@ def _runner(model, train, max_batch):
         return None
     cache = model.__dict__.setdefault("_fused_runners", {})
     runner = cache.get(train)
-    stages = _stages(model)
-    if runner is None or runner.signature != _plan_signature(stages) or not runner.current(model, max_batch):
-        runner = _Runner(model, stages, train, max(max_batch, 1))
+    if runner is None or not runner.current(model, max_batch):
+        runner = _Runner(model, _stages(model), train, max(max_batch, 1))
         cache[train] = runner
     return runner
 

@@ -253,6 +253,7 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
             callback_list.on_epoch_end(epoch, epoch_logs)
             continue
         batches = make_batches(len(order), batch_size)
+        train_step = _TrainSteps(model)
         for index, (start, end) in enumerate(batches):
             batch_logs = {}
             callback_list.on_batch_begin(index, batch_logs)  # empty logs at batch begin, as TF.js
@@ -260,10 +261,7 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
             batch_logs["batch"] = index
             batch_logs["size"] = end - start
             batch_weights = None if weights is None else weights[rows]
-            if runner is not None:
-                outs = runner.train_batch(x[rows], y[rows], batch_weights)
-            else:
-                outs = _train_step(model, x[rows], y[rows], batch_weights)
+            outs = train_step(x[rows], y[rows], batch_weights)
             batch_logs.update(zip(labels, outs))
             if index == len(batches) - 1 and validation is not None:
                 # Written first, so val_ keys lead the epoch logs and the history (TF.js's order).
@@ -346,6 +344,40 @@ def _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, la
         for index, (start, end) in enumerate(batches):
             total += float(per_batch[index, column]) * (end - start)
         epoch_logs[label] = total / len(order)
+
+
+class _TrainSteps:
+    """One epoch's train steps: on the fused trainer when the model and the batch allow it,
+    else on the tape; [loss, metrics...] as floats either way.
+
+    The full eligibility check (and LAMINA_FUSED) is read at the epoch's first batch; later
+    batches only check that the plan still describes the model (a callback may have
+    recompiled it, replaced its optimizer's state or changed a dropout rate) and is large
+    enough for the batch, and that the batch's own arrays and labels suit the fused trainer.
+    fit and fit_dataset use it whenever batches go one by one (a callback follows them).
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.runner = None
+        self.asked = False
+
+    def __call__(self, x, y, weights):
+        runner = self._runner_for(x, y, weights)
+        if runner is not None:
+            return runner.train_batch(x, y, weights)
+        return _train_step(self.model, x, y, weights)
+
+    def _runner_for(self, x, y, weights):
+        if not x.shape[0]:
+            return None
+        if not self.asked or (self.runner is not None and not self.runner.current(self.model, x.shape[0])):
+            self.asked = True
+            self.runner = _fused.training_runner(self.model, x, y, weights, x.shape[0])
+            return self.runner
+        if self.runner is None or not _fused.batch_usable(self.model, x, y, weights):
+            return None
+        return self.runner
 
 
 # ---------------------------------------------------------------- evaluate, predict, train_on_batch
