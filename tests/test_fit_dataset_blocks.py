@@ -2,7 +2,7 @@
 fused call (engine/dataset_training.py _train_blocks, data/iterators.py blocks).
 
 Oracles: the same model, initial weights and batches trained step by step on the fused
-trainer (a do-nothing user callback turns the block path off) must end with the same weights
+trainer (a user callback on batch events turns the block path off) must end with the same weights
 within 1e-6 and the same History; the tape (LAMINA_FUSED=0) within 1e-5. A counter on the
 fused trainer's train_epoch proves the block path really ran (so a silent fallback cannot pass).
 """
@@ -45,9 +45,14 @@ def blocks_counted(monkeypatch):
     return calls
 
 
+def following_batches():
+    """A user callback that follows batch events: fit_dataset then goes batch by batch."""
+    return lm.callbacks.lambda_callback(on_batch_end=lambda batch, logs: None)
+
+
 def train(dataset_fn, epochs=3, step_by_step=False, tape=False, monkeypatch=None, **kwargs):
     model = kwargs.pop("model", None) or guide_like()
-    callbacks = [lm.callbacks.Callback()] if step_by_step else None
+    callbacks = [following_batches()] if step_by_step else None
     if tape:
         monkeypatch.setenv("LAMINA_FUSED", "0")
     try:
@@ -152,8 +157,11 @@ def test_no_block_path_with_batches_per_epoch_or_a_user_callback(blocks_counted)
     x, y, _ = data(48)
     ds = lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(y)}).batch(8)
     guide_like().fit_dataset(ds, epochs=2, batches_per_epoch=3, verbose=0)
-    guide_like().fit_dataset(ds, epochs=1, verbose=0, callbacks=[lm.callbacks.Callback()])
+    guide_like().fit_dataset(ds, epochs=1, verbose=0, callbacks=[following_batches()])
     assert blocks_counted == []
+    # A callback that only follows epochs leaves the block path on.
+    guide_like().fit_dataset(ds, epochs=1, verbose=0, callbacks=[lm.callbacks.early_stopping(monitor="loss")])
+    assert blocks_counted
 
 
 @pytest.mark.parametrize("rows, batch_size, small_last_batch", [(10, 3, True), (10, 3, False), (9, 3, True),

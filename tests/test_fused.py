@@ -247,6 +247,48 @@ def test_a_callback_changing_the_model_mid_epoch_is_followed(monkeypatch):
     assert_same_weights(models[0], models[1])
 
 
+class EpochOnly(lm.callbacks.Callback):
+    """Follows epochs only: stops on request at epoch begin, and changes the dropout rate."""
+
+    def __init__(self, stop_at=None):
+        super().__init__()
+        self.stop_at = stop_at
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.layers[1].rate = 0.1 * (1 + epoch % 3)
+        if epoch == self.stop_at:
+            self.model.stop_training = True
+
+
+@pytest.mark.parametrize("stop_at", [None, 2])
+def test_epoch_only_callbacks_keep_whole_fused_epochs_with_the_tapes_results(monkeypatch, stop_at):
+    """EarlyStopping and other epoch-only callbacks do not make the batches go one by one."""
+    x, labels = data(seed=20)
+    y = np.eye(3, dtype=np.float32)[labels]
+    layers = lambda: [lm.layers.dense(units=8, input_shape=[6], activation="relu"), lm.layers.dropout(rate=0.1),
+                      lm.layers.dense(units=3, activation="softmax")]
+    calls = []
+    original = fused._Runner.train_batch
+    monkeypatch.setattr(fused._Runner, "train_batch", lambda self, *a: calls.append(1) or original(self, *a))
+    results = {}
+    for flag in ("1", "0"):
+        lm.random.set_seed(6)
+        model = build(layers, lambda: lm.train.adam(0.01), "categoricalCrossentropy")
+        monkeypatch.setenv("LAMINA_FUSED", flag)
+        with monkeypatch.context() as patch:
+            if flag == "1":
+                patch.setattr(training, "_train_step", _no_tape)
+            history = model.fit(x, y, batch_size=16, epochs=5, verbose=0, validation_split=0.25,
+                                callbacks=[EpochOnly(stop_at), lm.callbacks.early_stopping(monitor="loss", patience=100)])
+        results[flag] = (model, history)
+    # No batch went alone, except the one batch trained after a stop asked for at epoch begin.
+    assert len(calls) == (0 if stop_at is None else 1)
+    (a, ha), (b, hb) = results["1"], results["0"]
+    assert a.optimizer.iterations == b.optimizer.iterations == (15 if stop_at is None else 2 * 3 + 1)
+    assert_same_weights(a, b)
+    assert_same_history(ha, hb)
+
+
 def test_dropout_noise_is_numpys():
     """The C++ noise is numpy's PCG64 float32 stream, from the state of the same generator."""
     from lamina.random import generator, noise_seed

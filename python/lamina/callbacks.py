@@ -93,6 +93,15 @@ class Callback:
     def on_batch_end(self, batch, logs=None):
         pass
 
+    def _follows_batches(self):
+        """Whether this callback acts on batch events. When none of fit's callbacks does,
+        fit may train many batches per call to the fused trainer without sending them (the
+        epoch events and logs are unchanged). A subclass that overrides on_batch_begin or
+        on_batch_end is taken to follow batches; one whose override may do nothing says so
+        by overriding this."""
+        cls = type(self)
+        return cls.on_batch_begin is not Callback.on_batch_begin or cls.on_batch_end is not Callback.on_batch_end
+
 
 class CallbackList:
     """Callbacks called in list order, each event passed on to every one of them.
@@ -319,6 +328,9 @@ class LambdaCallback(Callback):
     def on_batch_end(self, batch, logs=None):
         if "on_batch_end" in self.functions:
             self.functions["on_batch_end"](batch, logs)
+
+    def _follows_batches(self):
+        return "on_batch_begin" in self.functions or "on_batch_end" in self.functions
 
 
 def _camel_to_snake(key):
@@ -836,6 +848,9 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+    def _follows_batches(self):
+        return self.save_freq != "epoch"
 
     def on_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":

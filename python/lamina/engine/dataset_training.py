@@ -41,7 +41,7 @@ from lamina.callbacks import configure_callbacks
 from lamina.data.iterators import rows_of
 from lamina.engine import data_checks
 from lamina.engine import fused as _fused
-from lamina.engine.training import (_count, _only_builtin_listeners, _require_compiled, _sample_weights,
+from lamina.engine.training import (_count, _batch_followers, _require_compiled, _sample_weights,
                                     _test_batch, _test_loop, _training_session, _TrainSteps, _standardize_xy)
 from lamina.tensor import Tensor
 
@@ -317,11 +317,11 @@ BLOCK_BYTES = 4 << 20
 def _trains_in_blocks(model, dataset, callback_list):
     """Whether each epoch can train blocks of consecutive batches in one fused call each:
     the dataset is a batched in-order array source (lm.data.array(...) or a zip of them,
-    then .batch(n): it offers its batches in blocks), only fit's own callbacks listen
-    (BaseLogger, History, the progress logger: they see a block's batches after it is
-    trained, which no user callback may), and the model suits the fused trainer."""
+    then .batch(n): it offers its batches in blocks), no callback but fit's own follows batch
+    events (they see a block's batches after it is trained, which a user callback must not),
+    and the model suits the fused trainer."""
     return (getattr(dataset, "_blocks", None) is not None
-            and _only_builtin_listeners(callback_list) is not False
+            and _batch_followers(callback_list) is not False
             and _fused.enabled() and _fused.is_eligible(model))
 
 

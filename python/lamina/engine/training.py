@@ -237,17 +237,18 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
     model._stop_training = False  # after on_train_begin, as TF.js: setting it there is ignored
     order = np.arange(x.shape[0])
     rng = generator()
-    # The fused path runs whole epochs in one C++ call when no callback reads batch logs, and
-    # runs of batches per call when only fit's own progress logger follows them.
-    runner = _fused.training_runner(model, x, y, weights, batch_size)
-    progress = _only_builtin_listeners(callback_list)
-    whole_epochs = runner is not None and progress is not False
+    # The fused path runs whole epochs in one C++ call when no callback follows batch events,
+    # and runs of batches per call when only fit's own progress logger does.
+    progress = _batch_followers(callback_list)
     for epoch in range(initial_epoch, epochs):
         callback_list.on_epoch_begin(epoch, {})
         epoch_logs = {}
         if shuffle:
             rng.shuffle(order)  # Fisher–Yates on the previous epoch's order, as TF.js
-        if whole_epochs:
+        # Asked each epoch (a callback may have changed the model); and a stop asked for at
+        # epoch begin still lets one batch train, as in the loop below.
+        runner = _fused.training_runner(model, x, y, weights, batch_size) if progress is not False else None
+        if runner is not None and not model._stop_training:
             _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, labels, epoch_logs,
                          progress)
             callback_list.on_epoch_end(epoch, epoch_logs)
@@ -276,15 +277,17 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
     callback_list.on_train_end({})
 
 
-def _only_builtin_listeners(callback_list):
-    """Who follows the batches, when nothing but fit's own callbacks listens (so the fused
-    path may run many batches per call): None when only BaseLogger and History listen, the
-    ProgressLogger when it listens too (it takes batches in runs:
-    ProgressLogger.on_batches_end); False when any other callback does."""
+def _batch_followers(callback_list):
+    """Who must see the batches as they are trained: False when a callback other than fit's
+    own follows batch events (the batches then go one by one); else the ProgressLogger, which
+    takes them in runs (ProgressLogger.on_batches_end), or None. BaseLogger's batch
+    averages are made by the fused epoch itself; History and epoch-only callbacks
+    (EarlyStopping, epoch checkpoints, ...) see nothing but epoch events either way."""
     from lamina.engine.progress import ProgressLogger  # progress imports the callbacks
 
     progress = [c for c in callback_list.callbacks if type(c) is ProgressLogger]
-    others = [c for c in callback_list.callbacks if type(c) not in (BaseLogger, History, ProgressLogger)]
+    others = [c for c in callback_list.callbacks
+              if type(c) not in (BaseLogger, History, ProgressLogger) and c._follows_batches()]
     if others or len(progress) > 1:
         return False
     return progress[0] if progress else None
