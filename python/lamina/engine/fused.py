@@ -176,7 +176,17 @@ def _plan_signature(stages):
 
 
 def is_eligible(model):
-    """Whether the fused path can train this compiled model (see the module docstring)."""
+    """Whether the fused path can train this compiled model (see the module docstring).
+
+    >>> import lamina as lm
+    >>> model = lm.sequential(layers=[lm.layers.flatten(input_shape=[2, 2]), lm.layers.dense(units=3),
+    ...                               lm.layers.dropout(rate=0.2), lm.layers.dense(units=2, activation="softmax")])
+    >>> is_eligible(model)  # not compiled yet
+    False
+    >>> model.compile(optimizer="adam", loss="categoricalCrossentropy", metrics=["accuracy"])
+    >>> is_eligible(model)
+    True
+    """
     if not getattr(model, "_compiled", False):
         return False
     if not (_stages(model) is not None and model._loss_fn in _LOSSES
@@ -372,21 +382,47 @@ def _arrays_usable(x, y=None, weights=None):
 
 def batch_usable(model, x, y=None, weights=None):
     """Whether the fused trainer takes these arrays for `model`: float32 C-contiguous, x of
-    the model's input rank, sparse labels in range (else the tape raises its error)."""
+    the model's input rank, sparse labels in range (else the tape raises its error).
+
+    >>> import lamina as lm, numpy as np
+    >>> model = lm.sequential(layers=[lm.layers.dense(units=3, input_shape=[4], activation="softmax")])
+    >>> model.compile(optimizer="sgd", loss="sparseCategoricalCrossentropy")
+    >>> x = np.zeros((2, 4), np.float32)
+    >>> batch_usable(model, x, np.array([[0], [2]], np.float32)), batch_usable(model, x, np.array([[0], [3]], np.float32))
+    (True, False)
+    """
     return (_arrays_usable(x, y, weights) and x.ndim == len(model._input_batch_shape())
             and (y is None or _labels_usable(model, y)))
 
 
 def training_runner(model, x, y, weights, batch_size):
     """A runner that trains `model` on rows of x, y (float32 arrays) in batches of at most
-    batch_size, or None for the tape path."""
+    batch_size, or None for the tape path.
+
+    >>> import lamina as lm, numpy as np
+    >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[2])])
+    >>> model.compile(optimizer=lm.train.sgd(0.1), loss="meanSquaredError")
+    >>> x, y = np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
+    >>> runner = training_runner(model, x, y, None, batch_size=2)
+    >>> runner.train_epoch(x, y, None, np.arange(4), 2).shape  # [batches, 1 + metrics]
+    (2, 1)
+    >>> model.optimizer.iterations
+    2
+    """
     if not batch_usable(model, x, y, weights):
         return None
     return _runner(model, True, batch_size)
 
 
 def inference_runner(model, x, batch_size, y=None, weights=None):
-    """A forward-only runner (evaluate with y, predict without), or None for the tape path."""
+    """A forward-only runner (evaluate with y, predict without), or None for the tape path.
+
+    >>> import lamina as lm, numpy as np
+    >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[2], kernel_initializer="ones")])
+    >>> model.compile(optimizer="sgd", loss="meanSquaredError")
+    >>> inference_runner(model, np.ones((3, 2), np.float32), batch_size=2).predict(np.ones((3, 2), np.float32)).tolist()
+    [[2.0], [2.0], [2.0]]
+    """
     if not batch_usable(model, x, y, weights):
         return None
     if y is None and not getattr(model, "_compiled", False):
