@@ -53,6 +53,10 @@ class Callback:
     `fit` sets `params` (the dict of PARAM_KEYS: epochs, initial_epoch, samples, steps,
     batch_size, verbose, do_validation, metrics) and `model` before training begins.
 
+    Override on_batch_begin/on_batch_end only when you need them: while no callback does,
+    fit trains whole epochs per call to the fused C++ trainer; one that follows batches makes
+    it send every batch to Python (several times slower for small models).
+
     >>> import lamina as lm
     >>> class CountBatches(lm.callbacks.Callback):
     ...     def on_train_begin(self, logs=None):
