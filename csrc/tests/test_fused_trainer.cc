@@ -556,6 +556,15 @@ TEST(identical_run_to_run_and_predict_matches_forward) {
     double eval[2];
     tp.evaluate_batch(a.x.data(), a.y.data(), nullptr, 16, eval);
     CHECK(std::isfinite(eval[0]) && eval[0] > 0);
+    // evaluate_batches: evaluate_batch on each run of 16 rows (65 rows: the last one of 1).
+    std::vector<double> batches(5 * 2);
+    tp.evaluate_batches(a.x.data(), a.y.data(), a.weights.data(), k.rows, 16, batches.data());
+    for (int64_t start = 0, bi = 0; start < k.rows; start += 16, ++bi) {
+      double one[2];
+      tp.evaluate_batch(a.x.data() + start * k.in, a.y.data() + start * k.out, a.weights.data() + start,
+                        std::min<int64_t>(16, k.rows - start), one);
+      CHECK(one[0] == batches[bi * 2] && one[1] == batches[bi * 2 + 1]);
+    }
   });
 }
 
