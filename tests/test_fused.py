@@ -527,6 +527,11 @@ def test_ineligible_models_fall_back_and_still_train(monkeypatch, variant):
         else "categoricalCrossentropy"
     model.compile(optimizer=lm.train.sgd(0.5), loss=loss)
     assert not fused.is_eligible(model)
+    reasons = {"dropout_noise_shape": "has a noise_shape", "custom_regularizer": "a regularizer other than",
+               "activity_regularizer": "has an activity regularizer", "constraint": "has a constraint",
+               "custom_layer": "is a Scale", "custom_loss": "its loss is not one of", "frozen": "is not trainable",
+               "gelu_new": "activation 'gelu_new' has no fused kernel", "flatten_channels_first": "channels_first"}
+    assert reasons[variant] in fused.why_not_fused(model)
     x, labels = data()
     if variant == "flatten_channels_first":
         x = x.reshape(-1, 2, 3)

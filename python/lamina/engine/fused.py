@@ -44,7 +44,7 @@ from lamina.random import noise_seed, stream_noise_seeds
 from lamina.losses import layers as layer_losses
 from lamina import metrics as metric_functions
 
-__all__ = ["enabled", "is_eligible", "batch_usable", "training_runner", "inference_runner"]
+__all__ = ["enabled", "is_eligible", "why_not_fused", "batch_usable", "training_runner", "inference_runner"]
 
 _KERNEL_ACTIVATIONS = {"linear", "relu", "relu6", "elu", "selu", "sigmoid", "hard_sigmoid", "tanh",
                        "softplus", "softsign", "swish", "gelu", "mish"}
@@ -103,62 +103,95 @@ def _dense_weights(layer):
     return [w for w in (layer.kernel, layer.bias) if w is not None]
 
 
+class _NotFusable(Exception):
+    """Why a model trains on the tape (raised while planning, caught by the callers)."""
+
+
 def _leading_flattens(model):
     """1 when a Flatten layer takes the model's rank >= 3 input to 2-D by a reshape of
-    C-ordered rows (channels_last; channels_first transposes first), 0 for a 2-D input
-    model, None otherwise."""
+    C-ordered rows (channels_last; channels_first transposes first), 0 for a 2-D input model."""
     if len(model._input_batch_shape()) == 2:
         return 0
     first = model.layers[0]
-    return 1 if type(first) is Flatten and first.data_format != "channels_first" else None
+    if type(first) is not Flatten:
+        raise _NotFusable("its input has more than 2 axes and its first layer is not a Flatten layer")
+    if first.data_format == "channels_first":
+        raise _NotFusable("its Flatten layer is channels_first (a transpose, not a reshape)")
+    return 1
 
 
-def _stages(model):
-    """[(kind, activation name or rate, layer)] for an eligible model, else None. Dropout
-    layers that never drop (rate 0, or 1, which Dropout treats as off) are left out."""
+def _dense_stage_problem(layer):
+    """Why a Dense layer cannot be a fused stage, or None."""
+    if layer.kernel is None:
+        return f"layer {layer.name} is not built"
+    for weight in _dense_weights(layer):  # the weights' own: those the tape applies
+        if _rates(weight.regularizer) is None:
+            return f"{weight.name} has a regularizer other than lm.regularizers.l1/l2/l1l2"
+        if weight.constraint is not None:
+            return f"{weight.name} has a constraint"
+    return None
+
+
+def _planned_stages(model):
+    """[(kind, activation name or rate, layer)] for a model the fused trainer can run; raises
+    _NotFusable otherwise. Dropout layers that never drop (rate 0, or 1, which Dropout treats
+    as off) are left out."""
     from lamina.models import Sequential  # models imports the engine
 
-    if type(model) is not Sequential or not model.layers:
-        return None
-    flattens = _leading_flattens(model)
-    if flattens is None:
-        return None
+    if type(model) is not Sequential:
+        raise _NotFusable(f"it is a {type(model).__name__}, not a lm.sequential model")
+    if not model.layers:
+        raise _NotFusable("it has no layers")
     stages = []
-    for layer in model.layers[flattens:]:
+    for layer in model.layers[_leading_flattens(model):]:
         if getattr(layer, "activity_regularizer", None) is not None:
-            return None
-        if type(layer) is Dense:
-            # The weights' own regularizers and constraints: those the tape applies.
-            if layer.kernel is None or any(_rates(w.regularizer) is None or w.constraint is not None
-                                           for w in _dense_weights(layer)):
-                return None
+            raise _NotFusable(f"layer {layer.name} has an activity regularizer")
+        if type(layer) in (Dense, Activation):
             act = _activation_name(layer.activation)
             if act is None:
-                return None
+                given = getattr(layer.activation, "name", type(layer.activation).__name__)
+                raise _NotFusable(f"layer {layer.name}'s activation {given!r} has no fused kernel (fused: "
+                                  + ", ".join(sorted(_KERNEL_ACTIVATIONS)) + ", softmax last)")
+        if type(layer) is Dense:
+            problem = _dense_stage_problem(layer)
+            if problem:
+                raise _NotFusable(problem)
             stages.append(("dense", "linear" if act == "softmax" else act, layer))
             if act == "softmax":
                 stages.append(("softmax", None, None))
         elif type(layer) is Activation:
-            act = _activation_name(layer.activation)
-            if act is None:
-                return None
             stages.append(("softmax", None, None) if act == "softmax" else ("activation", act, None))
         elif type(layer) is Dropout:
             if layer.noise_shape is not None:
-                return None
+                raise _NotFusable(f"layer {layer.name} has a noise_shape")
             if 0 < layer.rate < 1:
                 stages.append(("dropout", layer.rate, layer))
         else:
-            return None
-    if not stages or any(kind == "softmax" for kind, _, _ in stages[:-1]):
-        return None
+            raise _NotFusable(f"layer {layer.name} is a {type(layer).__name__} (fused: Dense, Activation, "
+                              "Dropout, a leading Flatten)")
+    if not stages:
+        raise _NotFusable("it has no Dense or Activation layer")
+    if any(kind == "softmax" for kind, _, _ in stages[:-1]):
+        raise _NotFusable("a softmax is not its last stage")
     weights = [w for kind, _, layer in stages if kind == "dense" for w in _dense_weights(layer)]
+    for w in weights:
+        if not w.trainable:
+            raise _NotFusable(f"{w.name} is not trainable")
+        if w.dtype != "float32":
+            raise _NotFusable(f"{w.name} is {w.dtype}, not float32")
     compiled = getattr(model, "_collected_weights", None)
     if (compiled is None or [id(w) for w in compiled] != [id(w) for w in weights]
-            or [id(w) for w in model.weights] != [id(w) for w in weights]
-            or not all(w.trainable and w.dtype == "float32" for w in weights)):
-        return None
+            or [id(w) for w in model.weights] != [id(w) for w in weights]):
+        raise _NotFusable("its weights are not those it was compiled with (compile it again)")
     return stages
+
+
+def _stages(model):
+    """_planned_stages(model), or None for a model the fused trainer cannot run."""
+    try:
+        return _planned_stages(model)
+    except _NotFusable:
+        return None
 
 
 def _plan_signature(stages):
@@ -175,8 +208,43 @@ def _plan_signature(stages):
     return signature
 
 
+def why_not_fused(model):
+    """Why `fit` trains this model on the tape (the slower, general path), or None when the
+    fused trainer runs it.
+
+    >>> import lamina as lm
+    >>> model = lm.sequential(layers=[lm.layers.dense(units=2, input_shape=[3], kernel_constraint="nonNeg")])
+    >>> model.compile(optimizer="sgd", loss="meanSquaredError")
+    >>> why_not_fused(model)
+    'dense_Dense.../kernel has a constraint'
+    >>> model = lm.sequential(layers=[lm.layers.dense(units=2, input_shape=[3])])
+    >>> model.compile(optimizer="sgd", loss="meanSquaredError")
+    >>> why_not_fused(model) is None
+    True
+    """
+    if not getattr(model, "_compiled", False):
+        return "it is not compiled"
+    try:
+        _planned_stages(model)
+    except _NotFusable as reason:
+        return str(reason)
+    if model._loss_fn not in _LOSSES:
+        return "its loss is not one of " + ", ".join(sorted(set(_LOSSES.values())))
+    for name, fn in model._metric_fns:
+        if fn not in _METRICS:
+            return f"metric {name!r} is not one of the accuracies or built-in losses"
+    if type(model.optimizer) not in _OPTIMIZERS:
+        return f"its optimizer is a {type(model.optimizer).__name__}, not one of lm.train's own"
+    # Sparse metrics need sparse labels and the others full rows (the tape reports the mix).
+    sparse_loss = model._loss_fn is layer_losses.sparse_categorical_crossentropy
+    if not all((_METRICS[fn] in _SPARSE) == sparse_loss for _, fn in model._metric_fns):
+        return "it mixes sparse and one-hot losses or metrics"
+    return None
+
+
 def is_eligible(model):
-    """Whether the fused path can train this compiled model (see the module docstring).
+    """Whether the fused path can train this compiled model (see the module docstring, and
+    why_not_fused for the reason when not).
 
     >>> import lamina as lm
     >>> model = lm.sequential(layers=[lm.layers.flatten(input_shape=[2, 2]), lm.layers.dense(units=3),
@@ -187,15 +255,7 @@ def is_eligible(model):
     >>> is_eligible(model)
     True
     """
-    if not getattr(model, "_compiled", False):
-        return False
-    if not (_stages(model) is not None and model._loss_fn in _LOSSES
-            and all(fn in _METRICS for _, fn in model._metric_fns)
-            and type(model.optimizer) in _OPTIMIZERS):
-        return False
-    # Sparse metrics need sparse labels and the others full rows (the tape reports the mix).
-    sparse_loss = model._loss_fn is layer_losses.sparse_categorical_crossentropy
-    return all((_METRICS[fn] in _SPARSE) == sparse_loss for _, fn in model._metric_fns)
+    return why_not_fused(model) is None
 
 
 def _hyperparameters(optimizer):
