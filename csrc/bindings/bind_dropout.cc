@@ -44,8 +44,9 @@ void register_dropout(py::module_& m) {
         py::array_t<uint64_t> out({count, int64_t{4}});
         uint64_t* o = out.mutable_data();
         py::gil_scoped_release release;
+        const NumpySeedSequence sequence(entropy.data, entropy.size);
         for (int64_t i = 0; i < count; ++i) {
-          const Pcg64Seed s = numpy_stream_seed(entropy.data, entropy.size, static_cast<uint32_t>(first_key + i));
+          const Pcg64Seed s = sequence.child(static_cast<uint32_t>(first_key + i));
           o[4 * i] = s.state_high;
           o[4 * i + 1] = s.state_low;
           o[4 * i + 2] = s.inc_high;

@@ -81,27 +81,28 @@ Pcg64Seed seed_pcg64(const uint64_t words[4]) {
 
 }  // namespace
 
-Pcg64Seed numpy_stream_seed(const uint32_t* entropy, int64_t entropy_words, uint32_t spawn_key) {
-  // The assembled entropy: the run entropy padded with zeros to the pool size (there is a
-  // spawn key), then the spawn key's words (one: the key is below 2**32).
-  std::vector<uint32_t> assembled(entropy, entropy + entropy_words);
-  if (assembled.size() < kPoolSize) assembled.resize(kPoolSize, 0u);
-  assembled.push_back(spawn_key);
-  const int64_t n = static_cast<int64_t>(assembled.size());
-  // mix_entropy
-  uint32_t pool[kPoolSize];
-  uint32_t hash_const = kInitA;
-  for (int i = 0; i < kPoolSize; ++i) pool[i] = hashmix(i < n ? assembled[i] : 0u, &hash_const);
+NumpySeedSequence::NumpySeedSequence(const uint32_t* entropy, int64_t entropy_words) {
+  // SeedSequence's assembled entropy: the run entropy padded with zeros to the pool size
+  // (there is a spawn key), then the key's word. The key comes last, so everything before it
+  // is mixed here, once.
+  std::vector<uint32_t> run(entropy, entropy + entropy_words);
+  if (run.size() < kPoolSize) run.resize(kPoolSize, 0u);
+  hash_a_ = kInitA;
+  for (int i = 0; i < kPoolSize; ++i) pool_[i] = hashmix(run[i], &hash_a_);
   for (int src = 0; src < kPoolSize; ++src) {
     for (int dst = 0; dst < kPoolSize; ++dst) {
-      if (src != dst) pool[dst] = mix(pool[dst], hashmix(pool[src], &hash_const));
+      if (src != dst) pool_[dst] = mix(pool_[dst], hashmix(pool_[src], &hash_a_));
     }
   }
-  for (int64_t src = kPoolSize; src < n; ++src) {
-    for (int dst = 0; dst < kPoolSize; ++dst) {
-      pool[dst] = mix(pool[dst], hashmix(assembled[src], &hash_const));
-    }
+  for (size_t src = kPoolSize; src < run.size(); ++src) {
+    for (int dst = 0; dst < kPoolSize; ++dst) pool_[dst] = mix(pool_[dst], hashmix(run[src], &hash_a_));
   }
+}
+
+Pcg64Seed NumpySeedSequence::child(uint32_t key) const {
+  uint32_t pool[kPoolSize];
+  uint32_t hash_a = hash_a_;
+  for (int dst = 0; dst < kPoolSize; ++dst) pool[dst] = mix(pool_[dst], hashmix(key, &hash_a));
   // generate_state(4, uint64): 8 uint32 words cycling over the pool, paired little-endian.
   uint32_t state32[8];
   uint32_t hash_b = kInitB;

@@ -19,13 +19,23 @@ struct Pcg64Seed {
   uint64_t state_high = 0, state_low = 0, inc_high = 0, inc_low = 0;
 };
 
-// The PCG64 state of numpy.random.default_rng(SeedSequence(entropy, spawn_key=(spawn_key,))):
+// The PCG64 states of numpy.random.default_rng(SeedSequence(entropy, spawn_key=(key,))):
 // numpy's SeedSequence (NEP 19: its output is fixed across numpy versions) hashes the entropy
 // words (the entropy int as little-endian uint32 words, at least one) and the spawn key into a
 // pool of 4 words, draws 4 uint64 from it, and PCG64 seeds its state and increment from them.
 // lamina.random hands out such generators in order (spawn keys 0, 1, 2, ... after set_seed);
 // this makes their states in C++ for a whole epoch of dropout masks at once.
-Pcg64Seed numpy_stream_seed(const uint32_t* entropy, int64_t entropy_words, uint32_t spawn_key);
+class NumpySeedSequence {
+ public:
+  NumpySeedSequence(const uint32_t* entropy, int64_t entropy_words);
+  // The state of the child with spawn_key=(key,): the entropy's share of the hashing is done
+  // once, in the constructor, so each child costs the same whatever the entropy's length.
+  Pcg64Seed child(uint32_t key) const;
+
+ private:
+  uint32_t pool_[4];   // the pool after mixing in the run entropy
+  uint32_t hash_a_;    // hashmix's running constant at that point
+};
 
 // n float32 draws in [0, 1), equal to numpy.random.Generator(PCG64 at `seed`).random(n, float32).
 void uniform_floats(const Pcg64Seed& seed, float* out, int64_t n);
