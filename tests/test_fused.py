@@ -222,29 +222,15 @@ def test_changing_a_dropout_rate_or_regularizer_after_fit_makes_a_new_plan(monke
     assert_same_weights(models[0], models[1])
 
 
-def test_a_callback_changing_the_model_mid_epoch_is_followed(monkeypatch):
-    """Batches go one by one under a user callback; each checks the plan still fits the model."""
-    x, labels = data(seed=19)
-    y = np.eye(3, dtype=np.float32)[labels]
-    layers = lambda: [lm.layers.dense(units=8, input_shape=[6], activation="relu"), lm.layers.dropout(rate=0.1),
-                      lm.layers.dense(units=3, activation="softmax")]
+DROPOUT_STACK = lambda: [lm.layers.dense(units=8, input_shape=[6], activation="relu"),  # noqa: E731
+                         lm.layers.dropout(rate=0.1), lm.layers.dense(units=3, activation="softmax")]
 
-    def anneal(batch, logs, model_box):
-        model_box[0].layers[1].rate = 0.1 + 0.1 * (batch % 4)
 
-    models = []
-    for flag in ("1", "0"):
-        lm.random.set_seed(5)
-        model = build(layers, lambda: lm.train.adam(0.01), "categoricalCrossentropy")
-        box = [model]
-        monkeypatch.setenv("LAMINA_FUSED", flag)
-        with monkeypatch.context() as patch:
-            if flag == "1":
-                patch.setattr(training, "_train_step", _no_tape)
-            model.fit(x, y, batch_size=16, epochs=3, verbose=0,
-                      callbacks=[lm.callbacks.lambda_callback(on_batch_end=lambda b, l, box=box: anneal(b, l, box))])
-        models.append(model)
-    assert_same_weights(models[0], models[1])
+class Anneal(lm.callbacks.Callback):
+    """Follows batches: changes the dropout rate after each one."""
+
+    def on_batch_end(self, batch, logs=None):
+        self.model.layers[1].rate = 0.1 + 0.1 * (batch % 4)
 
 
 class EpochOnly(lm.callbacks.Callback):
@@ -260,30 +246,28 @@ class EpochOnly(lm.callbacks.Callback):
             self.model.stop_training = True
 
 
+def test_a_callback_changing_the_model_mid_epoch_is_followed(monkeypatch):
+    """Batches go one by one under a user callback; each checks the plan still fits the model."""
+    x, labels = data(seed=19)
+    y = np.eye(3, dtype=np.float32)[labels]
+    a, b, _, _ = train_both(monkeypatch, DROPOUT_STACK, lambda: lm.train.adam(0.01), "categoricalCrossentropy",
+                            x, y, epochs=3, callbacks=[Anneal()])
+    assert_same_weights(a, b)
+
+
 @pytest.mark.parametrize("stop_at", [None, 2])
 def test_epoch_only_callbacks_keep_whole_fused_epochs_with_the_tapes_results(monkeypatch, stop_at):
     """EarlyStopping and other epoch-only callbacks do not make the batches go one by one."""
     x, labels = data(seed=20)
     y = np.eye(3, dtype=np.float32)[labels]
-    layers = lambda: [lm.layers.dense(units=8, input_shape=[6], activation="relu"), lm.layers.dropout(rate=0.1),
-                      lm.layers.dense(units=3, activation="softmax")]
     calls = []
     original = fused._Runner.train_batch
     monkeypatch.setattr(fused._Runner, "train_batch", lambda self, *a: calls.append(1) or original(self, *a))
-    results = {}
-    for flag in ("1", "0"):
-        lm.random.set_seed(6)
-        model = build(layers, lambda: lm.train.adam(0.01), "categoricalCrossentropy")
-        monkeypatch.setenv("LAMINA_FUSED", flag)
-        with monkeypatch.context() as patch:
-            if flag == "1":
-                patch.setattr(training, "_train_step", _no_tape)
-            history = model.fit(x, y, batch_size=16, epochs=5, verbose=0, validation_split=0.25,
-                                callbacks=[EpochOnly(stop_at), lm.callbacks.early_stopping(monitor="loss", patience=100)])
-        results[flag] = (model, history)
+    a, b, ha, hb = train_both(monkeypatch, DROPOUT_STACK, lambda: lm.train.adam(0.01), "categoricalCrossentropy",
+                              x, y, epochs=5, validation_split=0.25,
+                              callbacks=[EpochOnly(stop_at), lm.callbacks.early_stopping(monitor="loss", patience=100)])
     # No batch went alone, except the one batch trained after a stop asked for at epoch begin.
     assert len(calls) == (0 if stop_at is None else 1)
-    (a, ha), (b, hb) = results["1"], results["0"]
     assert a.optimizer.iterations == b.optimizer.iterations == (15 if stop_at is None else 2 * 3 + 1)
     assert_same_weights(a, b)
     assert_same_history(ha, hb)
