@@ -212,8 +212,6 @@ FusedTrainer::FusedTrainer(FusedPlan plan) : plan_(std::move(plan)) {
   for (const Stage& s : plan_.stages) {
     widest_ = std::max({widest_, s.in, s.out});
     if (s.kind == StageKind::dense) parameter_count_ += s.in * s.out + (s.bias ? s.out : 0);
-    regularized_ = regularized_ || s.kernel_l1 != 0.0f || s.kernel_l2 != 0.0f ||
-                   s.bias_l1 != 0.0f || s.bias_l2 != 0.0f;
     const bool drops = s.kind == StageKind::dropout && plan_.train;
     if (s.kind == StageKind::dropout && !(s.keep > 0.0f && s.keep < 1.0f)) {
       throw std::invalid_argument("a dropout stage needs 0 < keep < 1");
@@ -461,32 +459,10 @@ void FusedTrainer::for_each_parameter(Fn&& fn) {
   }
 }
 
-double FusedTrainer::penalty() const {
-  // Σ l1·|w| + Σ l2·w² over every regularized buffer, before the update (as the tape's loss).
-  double total = 0.0;
-  auto add = [&total](const float* w, int64_t n, float l1, float l2) {
-    if (l1 == 0.0f && l2 == 0.0f) return;
-    double absolute = 0.0, squares = 0.0;
-    for (int64_t j = 0; j < n; ++j) {
-      absolute += std::fabs(w[j]);
-      squares += static_cast<double>(w[j]) * w[j];
-    }
-    total += static_cast<double>(l1) * absolute + static_cast<double>(l2) * squares;
-  };
-  for (const Stage& s : plan_.stages) {
-    if (s.kind != StageKind::dense) continue;
-    add(s.kernel, s.in * s.out, s.kernel_l1, s.kernel_l2);
-    if (s.bias) add(s.bias, s.out, s.bias_l1, s.bias_l2);
-  }
-  return total;
-}
-
-void FusedTrainer::add_penalty_gradient(const float* w, float* g, int64_t begin, int64_t end,
-                                        float l1, float l2) {
-  // g += l1·(w > 0 ? 1 : -1) + l2·2w (TF.js's abs gradient is -1 at 0).
-  if (l1 == 0.0f && l2 == 0.0f) return;
-  const float twice_l2 = 2.0f * l2;
-  for (int64_t j = begin; j < end; ++j) g[j] += (w[j] > 0.0f ? l1 : -l1) + twice_l2 * w[j];
+double FusedTrainer::add_penalty_gradient(const float* w, float* g, int64_t begin, int64_t end,
+                                          float l1, float l2) {
+  if (l1 == 0.0f && l2 == 0.0f) return 0.0;
+  return l1l2_gradient(w + begin, g + begin, end - begin, l1, l2);
 }
 
 void FusedTrainer::apply_update(float* w, const float* g, float* const* slots_whole,
@@ -525,14 +501,16 @@ void FusedTrainer::apply_update(float* w, const float* g, float* const* slots_wh
   }
 }
 
-void FusedTrainer::update(double lr, const OptimizerState& state, int part, int parts) {
+double FusedTrainer::update(double lr, const OptimizerState& state, int part, int parts) {
   // This part's slice of every buffer: the penalty gradients, then the optimizer step.
+  double penalty = 0.0;
   for_each_parameter([&](size_t, bool, float* w, float* g, float* const* slots, int64_t n,
                          float l1, float l2) {
     const int64_t begin = part * n / parts, end = (part + 1) * n / parts;
-    add_penalty_gradient(w, g, begin, end, l1, l2);
+    penalty += add_penalty_gradient(w, g, begin, end, l1, l2);
     apply_update(w, g, slots, begin, end, lr, state);
   });
+  return penalty;
 }
 
 void FusedTrainer::advance(const OptimizerConfig& c, OptimizerState* state) {
@@ -571,8 +549,7 @@ void FusedTrainer::step(const Batch& batch, double learning_rate, OptimizerState
     run_on_this_thread([&] {
       run_lane(lanes_[0], batch, 0, rows);
       sum_values(batch.weights != nullptr, rows, out);
-      if (regularized_) out[0] += penalty();
-      update(learning_rate, *state, 0, 1);
+      out[0] += update(learning_rate, *state, 0, 1);
     });
     advance(plan_.optimizer, state);
     return;
@@ -587,15 +564,17 @@ void FusedTrainer::step(const Batch& batch, double learning_rate, OptimizerState
     });
   }
   sum_values(batch.weights != nullptr, rows, out);
-  if (regularized_) out[0] += penalty();
+  // The penalty is summed as the update goes (from the weights before it), part by part.
   if (lanes > 1 && parameter_count_ >= kParallelUpdateMin) {
+    double penalties[max_num_threads()] = {};
     parallel_for(lanes, [&](int64_t part) {
       sum_gradients(lanes, static_cast<int>(part), lanes);
-      update(learning_rate, *state, static_cast<int>(part), lanes);
+      penalties[part] = update(learning_rate, *state, static_cast<int>(part), lanes);
     });
+    for (int part = 0; part < lanes; ++part) out[0] += penalties[part];
   } else {
     if (lanes > 1) sum_gradients(lanes, 0, 1);
-    update(learning_rate, *state, 0, 1);
+    out[0] += update(learning_rate, *state, 0, 1);
   }
   advance(plan_.optimizer, state);
 }
@@ -683,7 +662,6 @@ void FusedTrainer::input_split_step(const Batch& batch, int parts, double learni
     forward(lane, nullptr, rows, 0, true, 1);
     row_values(lane, y, rows, 0);
     sum_values(weights != nullptr, rows, out);
-    if (regularized_) out[0] += penalty();
     float* dy = backward(lane, nullptr, y, weights, rows, 0, rows, 1);
     float* dz = dy;
     if (first.act != Activation::linear) {
@@ -696,13 +674,14 @@ void FusedTrainer::input_split_step(const Batch& batch, int parts, double learni
   });
   // 3. Each thread: the gradient of its kernel rows, Xᵀ[begin:end, :]·dZ, and their update.
   float* grad = lane.grad_kernel[0].data();
+  double penalties[max_num_threads()] = {};
   parallel_for(parts, [&](int64_t p) {
     const InputPart& part = input_parts_[p];
     const int64_t cols = part.end - part.begin;
     gemm(true, false, cols, width, rows, 1.0f, part.x_used, part.ld, dz_first, width, 0.0f,
          grad + part.begin * width, width);
-    add_penalty_gradient(first.kernel, grad, part.begin * width, part.end * width,
-                         first.kernel_l1, first.kernel_l2);
+    penalties[p] = add_penalty_gradient(first.kernel, grad, part.begin * width, part.end * width,
+                                        first.kernel_l1, first.kernel_l2);
     apply_update(first.kernel, grad, first.kernel_slots, part.begin * width, part.end * width,
                  learning_rate, *state);
   });
@@ -711,10 +690,11 @@ void FusedTrainer::input_split_step(const Batch& batch, int parts, double learni
     for_each_parameter([&](size_t stage, bool is_bias, float* w, float* g, float* const* slots,
                            int64_t n, float l1, float l2) {
       if (stage == 0 && !is_bias) return;  // done above, by rows
-      add_penalty_gradient(w, g, 0, n, l1, l2);
+      out[0] += add_penalty_gradient(w, g, 0, n, l1, l2);
       apply_update(w, g, slots, 0, n, learning_rate, *state);
     });
   });
+  for (int p = 0; p < parts; ++p) out[0] += penalties[p];
 }
 
 void FusedTrainer::train_batch(const float* x, const float* y, const float* weights,

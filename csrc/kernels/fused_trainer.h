@@ -232,13 +232,13 @@ class FusedTrainer {
   // rows [offset, offset + rows) of their masks.
   void forward(Lane& lane, const float* x, int64_t rows, int64_t offset, bool training,
                size_t first = 0);
-  double penalty() const;
   // Visits every parameter buffer: fn(w, gradient, slots, size, l1, l2).
   template <class Fn>
   void for_each_parameter(Fn&& fn);
   void apply_update(float* w, const float* g, float* const* slots, int64_t begin, int64_t end,
                     double learning_rate, const OptimizerState& state) const;
-  static void add_penalty_gradient(const float* w, float* g, int64_t begin, int64_t end, float l1,
+  // Returns the slice's penalty (before the update), for the reported loss.
+  static double add_penalty_gradient(const float* w, float* g, int64_t begin, int64_t end, float l1,
                                    float l2);
   void row_values(const Lane& lane, const float* y, int64_t rows, int64_t offset);
   void sum_values(bool weighted, int64_t rows, double* out) const;
@@ -247,7 +247,9 @@ class FusedTrainer {
   float* backward(Lane& lane, const float* x, const float* y, const float* weights, int64_t rows,
                   int64_t offset, int64_t batch_rows, int lowest = -1);
   void sum_gradients(int lanes, int part, int parts);
-  void update(double learning_rate, const OptimizerState& state, int part, int parts);
+  // Penalty gradients and the optimizer step on this part's slice of every buffer; returns
+  // the slice's penalty (computed from the weights before the step).
+  double update(double learning_rate, const OptimizerState& state, int part, int parts);
   static void advance(const OptimizerConfig& c, OptimizerState* state);
 
   FusedPlan plan_;
@@ -261,7 +263,6 @@ class FusedTrainer {
   std::vector<std::vector<float>> masks_;   // per dropout stage: [max_batch, width]
   std::vector<int> mask_of_stage_;          // per stage: its index in masks_, or -1
   std::vector<InputPart> input_parts_;      // input split: one per thread, made on first use
-  bool regularized_ = false;
 };
 
 }  // namespace lamina

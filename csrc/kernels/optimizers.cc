@@ -2,6 +2,8 @@
 // variant, and split long buffers over the thread pool.
 #include "kernels/optimizers.h"
 
+#include <vector>
+
 #include "kernels/variant.h"
 #include "runtime/thread_pool.h"
 
@@ -89,6 +91,36 @@ void adadelta_update(float* w, const float* g, float* accum_grad, float* accum_u
   run(kernels().adadelta,
       AdadeltaStep{w, g, accum_grad, accum_update, f32(rho), f32(1 - rho), f32(epsilon), f32(-lr)},
       n);
+}
+
+double l1l2_gradient(const float* w, float* g, int64_t n, double l1, double l2) {
+  if (n <= 0) return 0.0;
+  const L1L2Step step{w, g, f32(l1), 2.0f * f32(l2)};
+  const auto l1l2 = kernels().l1l2;
+  // Runs of kChunk (a multiple of kPenaltyRun) per task; the tasks' sums are added in task
+  // order, so the result does not depend on the thread count.
+  static_assert(kChunk % kPenaltyRun == 0, "task boundaries must fall on run boundaries");
+  const int64_t n_tasks = (n + kChunk - 1) / kChunk;
+  auto task = [&](int64_t t) {
+    const int64_t begin = t * kChunk;
+    return l1l2(step, begin, begin + kChunk < n ? begin + kChunk : n);
+  };
+  double absolute = 0.0, squares = 0.0;
+  if (n_tasks == 1 || get_num_threads() == 1) {
+    for (int64_t t = 0; t < n_tasks; ++t) {
+      const PenaltySums part = task(t);
+      absolute += part.absolute;
+      squares += part.squares;
+    }
+  } else {
+    std::vector<PenaltySums> parts(static_cast<size_t>(n_tasks));
+    parallel_for(n_tasks, [&](int64_t t) { parts[t] = task(t); });
+    for (const PenaltySums& part : parts) {
+      absolute += part.absolute;
+      squares += part.squares;
+    }
+  }
+  return static_cast<double>(f32(l1)) * absolute + static_cast<double>(f32(l2)) * squares;
 }
 
 }  // namespace lamina

@@ -72,6 +72,13 @@ void adagrad_update(float* w, const float* g, float* accum, int64_t n, double lr
 void adadelta_update(float* w, const float* g, float* accum_grad, float* accum_update,
                      int64_t n, double lr, double rho, double epsilon);
 
+// The L1L2 regularizer's share of a training step (TF.js's l1l2: penalty l1·Σ|w| + l2·Σw²):
+//   g ← g + (l1·(w > 0 ? 1 : −1) + 2·l2·w)      (TF.js's abs has gradient −1 at 0)
+// and returns the penalty of w as it is (before any update). The sums are kept in float per
+// lane over runs of kPenaltyRun elements and added in double across runs, in a fixed order.
+double l1l2_gradient(const float* w, float* g, int64_t n, double l1, double l2);
+constexpr int64_t kPenaltyRun = 1024;
+
 // ---- What each ISA variant provides ----------------------------------------------------
 // One step description per rule: the buffers and the float32 constants, already derived.
 // A variant's function updates elements [begin, end).
@@ -127,6 +134,16 @@ struct AdadeltaStep {
   float rho, one_minus_rho, epsilon, neg_lr;
 };
 
+struct L1L2Step {
+  const float* w;
+  float* g;
+  float l1, twice_l2;
+};
+
+struct PenaltySums {
+  double absolute = 0.0, squares = 0.0;  // Σ|w| and Σw²
+};
+
 struct OptimizerKernels {
   void (*sgd)(const SgdStep&, int64_t begin, int64_t end);
   void (*momentum)(const MomentumStep&, int64_t begin, int64_t end);
@@ -137,6 +154,7 @@ struct OptimizerKernels {
   void (*rmsprop_centered)(const RmspropStep&, int64_t begin, int64_t end);
   void (*adagrad)(const AdagradStep&, int64_t begin, int64_t end);
   void (*adadelta)(const AdadeltaStep&, int64_t begin, int64_t end);
+  PenaltySums (*l1l2)(const L1L2Step&, int64_t begin, int64_t end);
 };
 
 const OptimizerKernels& optimizer_kernels_scalar();

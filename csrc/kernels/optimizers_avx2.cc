@@ -32,6 +32,17 @@ inline Vec operator/(Vec a, Vec b) { return {_mm256_div_ps(a.x, b.x)}; }
 inline Vec operator*(Vec a, Vec b) { return {_mm256_mul_ps(a.x, b.x)}; }
 inline Vec sqrt(Vec a) { return {_mm256_sqrt_ps(a.x)}; }
 inline Vec abs(Vec a) { return {_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.x)}; }
+inline Vec signed_rate(Vec w, Vec rate) {
+  const __m256 positive = _mm256_cmp_ps(w.x, _mm256_setzero_ps(), _CMP_GT_OQ);
+  return {_mm256_blendv_ps(_mm256_sub_ps(_mm256_setzero_ps(), rate.x), rate.x, positive)};
+}
+inline float lane_sum(Vec a) {
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, a.x);
+  float sum = 0.0f;
+  for (float lane : lanes) sum += lane;
+  return sum;
+}
 inline Vec max_propagating_nan(Vec a, Vec b) {
   // maxps returns b when either is NaN, which covers a NaN b; put a back where a is NaN.
   const __m256 larger = _mm256_max_ps(a.x, b.x);

@@ -33,6 +33,17 @@ inline Vec operator*(Vec a, Vec b) { return {_mm512_mul_ps(a.x, b.x)}; }
 // (GCC bug 105593). The all-lanes mask makes this the same vsqrtps.
 inline Vec sqrt(Vec a) { return {_mm512_maskz_sqrt_ps(static_cast<__mmask16>(0xFFFF), a.x)}; }
 inline Vec abs(Vec a) { return {_mm512_abs_ps(a.x)}; }
+inline Vec signed_rate(Vec w, Vec rate) {
+  const __mmask16 positive = _mm512_cmp_ps_mask(w.x, _mm512_setzero_ps(), _CMP_GT_OQ);
+  return {_mm512_mask_blend_ps(positive, _mm512_sub_ps(_mm512_setzero_ps(), rate.x), rate.x)};
+}
+inline float lane_sum(Vec a) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, a.x);
+  float sum = 0.0f;
+  for (float lane : lanes) sum += lane;
+  return sum;
+}
 inline Vec max_propagating_nan(Vec a, Vec b) {
   // maxps returns b when either is NaN, which covers a NaN b; lanes where a is NaN keep a.
   const __mmask16 a_is_number = _mm512_cmp_ps_mask(a.x, a.x, _CMP_ORD_Q);

@@ -8,6 +8,8 @@
 //   SomeLanes first_lanes(int64_t k);    only the first k < kWidth lanes (the tail)
 //   Vec load(const float*, Lanes);  void store(float*, Vec, Lanes);   for both lane kinds
 //   Vec splat(float);  + - * /  sqrt(Vec)  abs(Vec)  max_propagating_nan(Vec, Vec)
+//   Vec signed_rate(Vec w, Vec rate)   rate where w > 0, −rate elsewhere (NaN w: −rate)
+//   float lane_sum(Vec)                the lanes added in lane order
 //
 // and #defines LAMINA_OPTIMIZER_TABLE as the name of its table function. Every operation
 // must round like the float32 operation it stands for: in particular `*` must not fuse with
@@ -139,11 +141,29 @@ void adadelta(const AdadeltaStep& s, int64_t begin, int64_t end) {
   });
 }
 
+PenaltySums l1l2(const L1L2Step& s, int64_t begin, int64_t end) {
+  const Vec l1 = splat(s.l1), twice_l2 = splat(s.twice_l2);
+  PenaltySums sums;
+  for (int64_t run = begin; run < end; run += kPenaltyRun) {
+    const int64_t run_end = run + kPenaltyRun < end ? run + kPenaltyRun : end;
+    Vec absolute = splat(0.0f), squares = splat(0.0f);
+    for_each_pack(run, run_end, [&](int64_t i, auto lanes) {
+      const Vec w = load(s.w + i, lanes);  // a tail's unused lanes load 0: they add 0
+      store(s.g + i, load(s.g + i, lanes) + (signed_rate(w, l1) + twice_l2 * w), lanes);
+      absolute = absolute + abs(w);
+      squares = squares + w * w;
+    });
+    sums.absolute += lane_sum(absolute);
+    sums.squares += lane_sum(squares);
+  }
+  return sums;
+}
+
 }  // namespace
 
 const OptimizerKernels& LAMINA_OPTIMIZER_TABLE() {
   static const OptimizerKernels kernels{sgd,     momentum, momentum_nesterov, adam,    adamax,
-                                        rmsprop, rmsprop_centered, adagrad,  adadelta};
+                                        rmsprop, rmsprop_centered, adagrad,  adadelta, l1l2};
   return kernels;
 }
 

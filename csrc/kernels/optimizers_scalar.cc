@@ -26,6 +26,8 @@ inline Vec operator/(Vec a, Vec b) { return {a.x / b.x}; }
 inline Vec operator*(Vec a, Vec b) { return {a.x * b.x}; }
 inline Vec sqrt(Vec a) { return {std::sqrt(a.x)}; }
 inline Vec abs(Vec a) { return {std::fabs(a.x)}; }
+inline Vec signed_rate(Vec w, Vec rate) { return {w.x > 0.0f ? rate.x : -rate.x}; }
+inline float lane_sum(Vec a) { return a.x; }
 // Math.max semantics: NaN if either operand is NaN (the first NaN wins, as in the SIMD code).
 inline Vec max_propagating_nan(Vec a, Vec b) {
   if (std::isnan(a.x)) return a;

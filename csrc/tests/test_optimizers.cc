@@ -353,6 +353,41 @@ TEST(adamax_max_propagates_nan) {
   });
 }
 
+TEST(l1l2_gradient_adds_tfjs_gradient_and_returns_the_penalty) {
+  // Sizes around the lane counts, the run length and the task chunk (16384).
+  for (int64_t n : {1, 7, 16, 17, 1023, 1025, 16384 + 33, 50000}) {
+    std::mt19937 gen(static_cast<unsigned>(n));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> w(n), g0(n);
+    for (int64_t i = 0; i < n; ++i) {
+      w[i] = normal(gen);
+      g0[i] = normal(gen);
+    }
+    w[0] = 0.0f;  // TF.js's abs gradient at 0 is -1
+    const float l1 = 0.01f, l2 = 0.03f;
+    double want = 0.0;
+    for (int64_t i = 0; i < n; ++i) want += l1 * std::fabs(static_cast<double>(w[i])) + l2 * static_cast<double>(w[i]) * w[i];
+    std::vector<std::vector<float>> grads;
+    std::vector<double> values;
+    lamina_test::for_each_isa_and_threads([&](lamina::Isa, int) {
+      std::vector<float> g = g0;
+      const double got = lamina::l1l2_gradient(w.data(), g.data(), n, l1, l2);
+      CHECK_CLOSE(got, want, 1e-6 * want + 1e-12);
+      for (int64_t i = 0; i < n; ++i) {
+        const float expected = g0[i] + ((w[i] > 0.0f ? l1 : -l1) + (2.0f * l2) * w[i]);
+        CHECK(g[i] == expected);
+      }
+      grads.push_back(g);
+      values.push_back(got);
+    });
+    // The same value at 1 and 2 threads for one ISA (runs are fixed, tasks summed in order).
+    for (size_t k = 0; k + 1 < values.size(); k += 2) CHECK(values[k] == values[k + 1]);
+  }
+  std::vector<float> w = {std::numeric_limits<float>::quiet_NaN(), 1.0f}, g = {0.0f, 0.0f};
+  CHECK(std::isnan(lamina::l1l2_gradient(w.data(), g.data(), 2, 0.1, 0.1)) && std::isnan(g[0]) && g[1] != 0.0f);
+  CHECK(lamina::l1l2_gradient(w.data(), g.data(), 0, 0.1, 0.1) == 0.0);
+}
+
 TEST(empty_buffers_are_a_no_op) {
   lamina::sgd_update(nullptr, nullptr, 0, 0.1);
   lamina::adam_update(nullptr, nullptr, nullptr, nullptr, 0, 0.1, 0.9, 0.999, 1e-7, 0.9f, 0.999f);
