@@ -277,7 +277,7 @@ def test_dropout_noise_is_numpys():
     """The C++ noise is numpy's PCG64 float32 stream, from the state of the same generator."""
     from lamina.random import generator, noise_seed
     for seed in (0, 1, 2**40 + 3):
-        for n in (0, 1, 2, 7, 1000):
+        for n in (0, 1, 2, 7, 1000, 100_001):  # the last one drawn in chunks by two threads
             want = generator(seed).random(n, dtype=np.float32)
             np.testing.assert_array_equal(_core.uniform_floats(noise_seed(seed), n), want)
             keep = np.float32(1 - 0.3)

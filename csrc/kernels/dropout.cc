@@ -1,7 +1,10 @@
 #include "kernels/dropout.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "runtime/thread_pool.h"
 
 namespace lamina {
 
@@ -39,6 +42,22 @@ class Pcg64 {
 
   float next_float() { return static_cast<float>(next32() >> 8) * (1.0f / 16777216.0f); }
 
+  // Jumps over `steps` 64-bit outputs in O(log steps) (PCG's LCG advance, as numpy's
+  // PCG64.advance), so a thread can start drawing in the middle of the stream.
+  void skip(uint64_t steps) {
+    u128 acc_mult = 1, acc_plus = 0, cur_mult = kMultiplier, cur_plus = inc_;
+    while (steps > 0) {
+      if (steps & 1u) {
+        acc_mult *= cur_mult;
+        acc_plus = acc_plus * cur_mult + cur_plus;
+      }
+      cur_plus = (cur_mult + 1) * cur_plus;
+      cur_mult *= cur_mult;
+      steps >>= 1;
+    }
+    state_ = acc_mult * state_ + acc_plus;
+  }
+
  private:
   u128 state_, inc_;
   uint32_t half_ = 0;
@@ -51,6 +70,10 @@ constexpr uint32_t kInitB = 0x8b51f9ddu, kMultB = 0x58f38dedu;
 constexpr uint32_t kMixMultL = 0xca01f9ddu, kMixMultR = 0x4973f715u;
 constexpr int kXShift = 16;
 constexpr int kPoolSize = 4;
+
+// Floats per task when a mask is drawn by several threads (even: whole 64-bit outputs).
+// PCG64 makes ~1 float per ns, so smaller masks are drawn faster by one thread.
+constexpr int64_t kMaskChunk = 32768;
 
 uint32_t hashmix(uint32_t value, uint32_t* hash_const) {
   value ^= *hash_const;
@@ -127,8 +150,19 @@ void uniform_floats(const Pcg64Seed& seed, float* out, int64_t n) {
 }
 
 void dropout_mask(const Pcg64Seed& seed, float keep, float* mask, int64_t n) {
-  Pcg64 rng(seed);
-  for (int64_t i = 0; i < n; ++i) mask[i] = std::floor(rng.next_float() + keep) / keep;
+  // Draws of floats [begin, end) of the stream; begin even, so it starts on a fresh 64-bit
+  // output (two floats each). Any split of the mask gives the same values.
+  auto draw = [&](int64_t begin, int64_t end) {
+    Pcg64 rng(seed);
+    rng.skip(static_cast<uint64_t>(begin / 2));
+    for (int64_t i = begin; i < end; ++i) mask[i] = std::floor(rng.next_float() + keep) / keep;
+  };
+  const int64_t tasks = (n + kMaskChunk - 1) / kMaskChunk;
+  if (tasks < 2 || get_num_threads() == 1) {
+    draw(0, n);
+    return;
+  }
+  parallel_for(tasks, [&](int64_t t) { draw(t * kMaskChunk, std::min(n, (t + 1) * kMaskChunk)); });
 }
 
 }  // namespace lamina

@@ -43,4 +43,14 @@ TEST(dropout_mask_keeps_about_keep_of_the_values_scaled_by_one_over_keep) {
   }
 }
 
+TEST(a_long_mask_is_the_same_whatever_the_thread_count) {
+  // Long masks are drawn in chunks by several threads, each jumping ahead in the stream.
+  std::vector<float> one(100001), two(100001);
+  lamina::set_num_threads(1);
+  dropout_mask({3, 1, 4, 1}, 0.6f, one.data(), static_cast<int64_t>(one.size()));
+  lamina::set_num_threads(2);
+  dropout_mask({3, 1, 4, 1}, 0.6f, two.data(), static_cast<int64_t>(two.size()));
+  CHECK(one == two);
+}
+
 int main() { return lamina_test::run_all(); }
