@@ -273,6 +273,25 @@ def test_epoch_only_callbacks_keep_whole_fused_epochs_with_the_tapes_results(mon
     assert_same_history(ha, hb)
 
 
+def test_adam_moments_never_go_denormal_on_the_fused_path(monkeypatch):
+    """Inputs that stop varying (MNIST's blank border pixels, dead units) give their weights a
+    zero gradient: Adam's first moment then decays by 0.9 per step, through the denormal
+    floats (below 1.2e-38, ~100 cycles per operation) between steps ~810 and ~960 here. The
+    fused trainer flushes them to 0, as TensorFlow does."""
+    monkeypatch.setenv("LAMINA_FUSED", "1")
+    rng = np.random.default_rng(21)
+    steps, batch = 900, 8
+    x = rng.normal(size=(steps * batch, 6)).astype(np.float32)
+    x[4 * batch:, :2] = 0.0  # inputs 0 and 1 vary in the first 4 batches only
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, steps * batch)]
+    model = build(dense_stack(), lambda: lm.train.adam(0.01), "categoricalCrossentropy")
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+    slots = {s["name"]: s["tensor"]._data for s in model.optimizer.get_weights() if s["name"] != "iter"}
+    assert sum(int(np.sum((m != 0) & (np.abs(m) < np.finfo(np.float32).tiny))) for m in slots.values()) == 0
+    first_kernel_m = next(m for name, m in slots.items() if name.endswith("kernel/m"))
+    assert np.all(first_kernel_m[:2] == 0) and np.all(first_kernel_m[2:] != 0)
+
+
 def test_dropout_noise_is_numpys():
     """The C++ noise is numpy's PCG64 float32 stream, from the state of the same generator."""
     from lamina.random import generator, noise_seed

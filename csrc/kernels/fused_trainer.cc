@@ -12,6 +12,7 @@
 #include "kernels/gemm.h"
 #include "kernels/optimizers.h"
 #include "kernels/softmax.h"
+#include "runtime/float_mode.h"
 #include "runtime/thread_pool.h"
 
 namespace lamina {
@@ -700,6 +701,7 @@ void FusedTrainer::input_split_step(const Batch& batch, int parts, double learni
 void FusedTrainer::train_batch(const float* x, const float* y, const float* weights,
                                int64_t rows, const Pcg64Seed* seeds, double learning_rate,
                                OptimizerState* state, double* out) {
+  const ScopedFlushDenormals flush;  // see fused_trainer.h
   if (!plan_.train) throw std::logic_error("this fused plan was built for inference only");
   if (rows < 1 || rows > plan_.max_batch) throw std::invalid_argument("rows out of range");
   if (dropout_count() > 0 && !seeds) throw std::invalid_argument("dropout stages need seeds");
@@ -710,6 +712,7 @@ void FusedTrainer::train_epoch(const float* x, const float* y, const float* weig
                                const int64_t* order, int64_t n, int64_t batch_size,
                                const Pcg64Seed* seeds, double learning_rate,
                                OptimizerState* state, double* out) {
+  const ScopedFlushDenormals flush;  // see fused_trainer.h
   if (!plan_.train) throw std::logic_error("this fused plan was built for inference only");
   if (dropout_count() > 0 && !seeds) throw std::invalid_argument("dropout stages need seeds");
   if (batch_size < 1 || batch_size > plan_.max_batch) {
@@ -727,6 +730,7 @@ void FusedTrainer::train_epoch(const float* x, const float* y, const float* weig
 
 void FusedTrainer::evaluate_batch(const float* x, const float* y, const float* weights,
                                   int64_t rows, double* out) {
+  const ScopedFlushDenormals flush;  // see fused_trainer.h
   if (rows < 1 || rows > plan_.max_batch) throw std::invalid_argument("rows out of range");
   Lane& lane = lanes_[0];
   if (weights) std::memcpy(row_weight_.data(), weights, sizeof(float) * rows);
@@ -737,6 +741,7 @@ void FusedTrainer::evaluate_batch(const float* x, const float* y, const float* w
 
 void FusedTrainer::evaluate_batches(const float* x, const float* y, const float* weights,
                                     int64_t rows, int64_t batch_size, double* out) {
+  const ScopedFlushDenormals flush;  // see fused_trainer.h
   if (batch_size < 1 || batch_size > plan_.max_batch) {
     throw std::invalid_argument("batch_size out of range");
   }
@@ -748,6 +753,7 @@ void FusedTrainer::evaluate_batches(const float* x, const float* y, const float*
 }
 
 void FusedTrainer::predict(const float* x, int64_t rows, float* out) {
+  const ScopedFlushDenormals flush;  // see fused_trainer.h
   const int64_t in = input_width();
   const int64_t cols = output_width();
   for (int64_t start = 0; start < rows; start += plan_.max_batch) {

@@ -1,5 +1,7 @@
 #include "runtime/thread_pool.h"
 
+#include "runtime/float_mode.h"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -45,8 +47,10 @@ struct Job {
   int slots;
   std::atomic<int64_t> next[max_num_threads()];  // tasks claimed so far in each thread's sequence
   std::atomic<int64_t> done{0};
+  uint32_t float_mode;  // the caller's: every task runs in it (denormals flushed or not)
 
-  Job(detail::TaskFn f, void* c, int64_t n, int threads) : fn(f), ctx(c), n_tasks(n), slots(threads) {
+  Job(detail::TaskFn f, void* c, int64_t n, int threads)
+      : fn(f), ctx(c), n_tasks(n), slots(threads), float_mode(lamina::float_mode()) {
     for (int s = 0; s < slots; ++s) next[s].store(0, std::memory_order_relaxed);
   }
 
@@ -130,7 +134,10 @@ class Pool {
       seen = wait_for_generation(seen);
       if (stopping_.load()) return;
       active_.fetch_add(1);
-      if (Job* job = current_.load()) job->drain(slot);
+      if (Job* job = current_.load()) {
+        set_float_mode(job->float_mode);
+        job->drain(slot);
+      }
       active_.fetch_sub(1);
     }
   }

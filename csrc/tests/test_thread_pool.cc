@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "check.h"
+#include "runtime/float_mode.h"
 
 TEST(parallel_for_runs_every_task_once) {
   for (int threads : {1, 2, 3}) {
@@ -36,6 +37,35 @@ TEST(concurrent_callers_all_finish) {
   }
   for (auto& t : callers) t.join();
   CHECK(total.load() == 4 * 200 * 28);
+}
+
+TEST(tasks_run_in_the_callers_float_mode) {
+  // A caller that flushes denormals gets its tasks flushed on every thread, and one that does
+  // not gets them computed exactly, whichever thread ran the previous job.
+  lamina::set_num_threads(2);
+  for (bool flush : {true, false, true}) {
+    std::vector<float> out(64);
+    volatile float tiny = 1e-39f;  // a denormal
+    auto body = [&](int64_t t) {
+      volatile float x = tiny;
+      out[t] = x * 0.5f;  // denormal in, denormal out: 0 under FTZ/DAZ
+    };
+    if (flush) {
+      const lamina::ScopedFlushDenormals scope;
+      lamina::parallel_for(64, body);
+    } else {
+      lamina::parallel_for(64, body);
+    }
+#if defined(LAMINA_HAS_MXCSR)
+    const bool flushed = flush;
+#else
+    const bool flushed = false;  // the mode is x86's; elsewhere the scope changes nothing
+#endif
+    for (float v : out) CHECK((v == 0.0f) == flushed);
+  }
+  const uint32_t before = lamina::float_mode();
+  { const lamina::ScopedFlushDenormals scope; }
+  CHECK(lamina::float_mode() == before);
 }
 
 TEST(set_num_threads_validates) {
