@@ -1,6 +1,8 @@
 // Optimizer updates, in place: _core.adam_update(w, g, m, v, *, lr=..., ...). Every buffer is
 // a float32 C-contiguous array of w's shape (any rank); w and the slots are written; no two
-// buffers may share memory. Hyperparameters are keyword-only and range-checked.
+// buffers may share memory. Hyperparameters are keyword-only and range-checked. Like the fused
+// trainer, they run with denormal floats flushed to zero (see fused_trainer.h: a slot that
+// decays into them makes every later update of it ~100 times slower).
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -9,6 +11,7 @@
 
 #include "bindings/checks.h"
 #include "kernels/optimizers.h"
+#include "runtime/float_mode.h"
 
 namespace lamina::bind {
 
@@ -69,6 +72,7 @@ void register_optimizers(py::module_& m) {
         Buffers b = check_buffers(w, g, {});
         check_learning_rate(lr);
         py::gil_scoped_release release;
+        const ScopedFlushDenormals flush;
         sgd_update(b.w.data, b.g.data, b.n(), lr);
       },
       py::arg("w"), py::arg("g"), py::kw_only(), py::arg("lr"),
@@ -82,6 +86,7 @@ void register_optimizers(py::module_& m) {
         check_learning_rate(lr);
         expect_non_negative(momentum, "momentum");
         py::gil_scoped_release release;
+        const ScopedFlushDenormals flush;
         momentum_update(b.w.data, b.g.data, b.slot(0), b.n(), lr, momentum, use_nesterov);
       },
       py::arg("w"), py::arg("g"), py::arg("accum"), py::kw_only(), py::arg("lr"),
@@ -103,6 +108,7 @@ void register_optimizers(py::module_& m) {
         expect_fraction(beta1_power, "beta1_power", false);
         expect_fraction(beta2_power, "beta2_power", false);
         py::gil_scoped_release release;
+        const ScopedFlushDenormals flush;
         adam_update(b.w.data, b.g.data, b.slot(0), b.slot(1), b.n(), lr, beta1, beta2, epsilon,
                     static_cast<float>(beta1_power), static_cast<float>(beta2_power));
       },
@@ -132,6 +138,7 @@ void register_optimizers(py::module_& m) {
         expect_fraction(beta1_power, "beta1_power", false);
         expect_non_negative(decay, "decay");
         py::gil_scoped_release release;
+        const ScopedFlushDenormals flush;
         adamax_update(b.w.data, b.g.data, b.slot(0), b.slot(1), b.n(), lr, beta1, beta2, epsilon,
                       step, static_cast<float>(beta1_power), decay);
       },
@@ -160,6 +167,7 @@ void register_optimizers(py::module_& m) {
         expect_non_negative(momentum, "momentum");
         expect_non_negative(epsilon, "epsilon");
         py::gil_scoped_release release;
+        const ScopedFlushDenormals flush;
         rmsprop_update(b.w.data, b.g.data, b.slot(0), b.slot(1), centered ? b.slot(2) : nullptr,
                        b.n(), lr, decay, momentum, epsilon, centered);
       },
@@ -177,6 +185,7 @@ void register_optimizers(py::module_& m) {
         check_learning_rate(lr);
         expect_non_negative(epsilon, "epsilon");
         py::gil_scoped_release release;
+        const ScopedFlushDenormals flush;
         adagrad_update(b.w.data, b.g.data, b.slot(0), b.n(), lr, epsilon);
       },
       py::arg("w"), py::arg("g"), py::arg("accum"), py::kw_only(), py::arg("lr"),
@@ -194,6 +203,7 @@ void register_optimizers(py::module_& m) {
         expect_fraction(rho, "rho", true);
         expect_non_negative(epsilon, "epsilon");
         py::gil_scoped_release release;
+        const ScopedFlushDenormals flush;
         adadelta_update(b.w.data, b.g.data, b.slot(0), b.slot(1), b.n(), lr, rho, epsilon);
       },
       py::arg("w"), py::arg("g"), py::arg("accum_grad"), py::arg("accum_update"), py::kw_only(),
