@@ -62,11 +62,12 @@ py::object entry(const py::dict& d, const char* key, const std::string& where) {
   return d[key];
 }
 
-double number(const py::dict& d, const char* key, double fallback) {
+// d[key] as a number, or `fallback` when absent; `where` names d in the error.
+double number(const py::dict& d, const char* key, const std::string& where, double fallback) {
   if (!d.contains(key)) return fallback;
   py::object v = d[key];
   if (py::isinstance<py::bool_>(v) || !(py::isinstance<py::float_>(v) || py::isinstance<py::int_>(v))) {
-    throw py::type_error(std::string("hyperparameters['") + key + "'] must be a number, got " +
+    throw py::type_error(where + "['" + key + "'] must be a number, got " +
                          py::str(py::type::of(v).attr("__name__")).cast<std::string>());
   }
   return v.cast<double>();
@@ -91,20 +92,9 @@ int64_t positive_int(const py::handle& v, const char* name) {
   return n;
 }
 
-// A number in a stage dict (or `fallback` when absent).
-double stage_number(const py::dict& d, const char* key, const std::string& where, double fallback) {
-  if (!d.contains(key)) return fallback;
-  py::object v = d[key];
-  if (py::isinstance<py::bool_>(v) || !(py::isinstance<py::float_>(v) || py::isinstance<py::int_>(v))) {
-    throw py::type_error(where + "['" + key + "'] must be a number, got " +
-                         py::str(py::type::of(v).attr("__name__")).cast<std::string>());
-  }
-  return v.cast<double>();
-}
-
 // An L1/L2 rate: finite, >= 0, as float32 (0 when absent).
 float regularizer_rate(const py::dict& d, const char* key, const std::string& where) {
-  const double rate = stage_number(d, key, where, 0.0);
+  const double rate = number(d, key, where, 0.0);
   const std::string name = where + "['" + key + "']";
   expect_finite(rate, name.c_str());
   expect_non_negative(rate, name.c_str());
@@ -162,7 +152,7 @@ std::vector<Stage> parse_stages(const py::list& stages, int64_t input_width, int
       throw py::value_error(where + ": softmax is supported only as the last stage");
     }
     if (s.kind == StageKind::dropout) {
-      const double rate = stage_number(d, "rate", where, -1.0);
+      const double rate = number(d, "rate", where, -1.0);
       // As the tape: keep = float32(1 - rate); rate 0 (or 1, which Dropout treats as off)
       // draws nothing there, so such a layer is left out of the plan, not given a stage.
       s.keep = static_cast<float>(1.0 - rate);
@@ -311,12 +301,12 @@ void register_fused(py::module_& m) {
              for (const std::string& name : metrics) plan.metrics.push_back(metric_arg(name));
              OptimizerConfig& c = plan.optimizer;
              c.kind = optimizer_arg(optimizer);
-             c.beta1 = number(hyperparameters, "beta1", 0.9);
-             c.beta2 = number(hyperparameters, "beta2", 0.999);
-             c.epsilon = number(hyperparameters, "epsilon", 1e-7);
-             c.momentum = number(hyperparameters, "momentum", 0.0);
-             c.decay = number(hyperparameters, "decay", 0.0);
-             c.rho = number(hyperparameters, "rho", 0.95);
+             c.beta1 = number(hyperparameters, "beta1", "hyperparameters", 0.9);
+             c.beta2 = number(hyperparameters, "beta2", "hyperparameters", 0.999);
+             c.epsilon = number(hyperparameters, "epsilon", "hyperparameters", 1e-7);
+             c.momentum = number(hyperparameters, "momentum", "hyperparameters", 0.0);
+             c.decay = number(hyperparameters, "decay", "hyperparameters", 0.0);
+             c.rho = number(hyperparameters, "rho", "hyperparameters", 0.95);
              c.nesterov = flag(hyperparameters, "nesterov");
              c.centered = flag(hyperparameters, "centered");
              for (auto [name, value] : {std::pair{"beta1", c.beta1}, {"beta2", c.beta2},

@@ -166,10 +166,6 @@ void prefetch_columns(const float* x, int64_t ld, const int64_t* order, int64_t 
   }
 }
 
-void prefetch_rows(const float* x, int64_t width, const int64_t* order, int64_t count) {
-  prefetch_columns(x, width, order, count, 0, width);
-}
-
 // dst[r, :] = x[order[r], begin:begin + cols] for r < rows (dst's row stride is cols). Row by
 // row: copying cache line by cache line across 2 to 32 rows at once (more misses in flight)
 // measured no faster on the guide model; one core's outstanding misses bound it either way
@@ -407,10 +403,9 @@ void FusedTrainer::gather_labels(Lane& lane, const Batch& batch, int64_t begin, 
 void FusedTrainer::run_lane(Lane& lane, const Batch& batch, int64_t begin, int64_t end) {
   const int64_t rows = end - begin;
   const int64_t in = input_width();
-  const int64_t label_cols = label_width();
   const float* x = batch.x + begin * in;
-  const float* y = batch.y + begin * label_cols;
-  const float* weights = batch.weights ? batch.weights + begin : nullptr;
+  const float* y = nullptr;
+  const float* weights = nullptr;
   if (batch.order) {
     gather_columns(batch.x, in, batch.order + begin, rows, 0, in, lane.gather_x.data());
     x = lane.gather_x.data();
@@ -419,7 +414,7 @@ void FusedTrainer::run_lane(Lane& lane, const Batch& batch, int64_t begin, int64
   if (batch.next_order) {
     const int64_t next_begin = begin * batch.next_rows / batch.rows;
     const int64_t next_end = end * batch.next_rows / batch.rows;
-    prefetch_rows(batch.x, in, batch.next_order + next_begin, next_end - next_begin);
+    prefetch_columns(batch.x, in, batch.next_order + next_begin, next_end - next_begin, 0, in);
   }
   forward(lane, x, rows, begin, true);
   row_values(lane, y, rows, begin);

@@ -306,11 +306,10 @@ def _batch_logs(batches, index, labels, values):
     return logs
 
 
-def _fused_runs(runner, x, y, weights, order, batches, labels, progress):
+def _fused_runs(runner, x, y, weights, order, batch_size, batches, labels, progress):
     """Trains `batches` (of rows of `order`) in runs of about _RUN_SECONDS each, telling
     `progress` after each run but the last; ([batches, 1 + metrics] per-batch values, the
     last run's number of batches)."""
-    batch_size = batches[0][1] - batches[0][0]
     results, done, run = [], 0, 8
     while done < len(batches):
         run = min(run, len(batches) - done)
@@ -336,7 +335,7 @@ def _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, la
     if progress is None:
         per_batch = runner.train_epoch(x, y, weights, order, batch_size)
     else:
-        per_batch, last_run = _fused_runs(runner, x, y, weights, order, batches, labels, progress)
+        per_batch, last_run = _fused_runs(runner, x, y, weights, order, batch_size, batches, labels, progress)
     if validation is not None:
         val_outs = _test_loop(model, validation[0], validation[1], batch_size)
         epoch_logs.update(("val_" + label, value) for label, value in zip(labels, val_outs))
