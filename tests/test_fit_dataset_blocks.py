@@ -52,7 +52,7 @@ def following_batches():
 
 def train(dataset_fn, epochs=3, step_by_step=False, tape=False, monkeypatch=None, **kwargs):
     model = kwargs.pop("model", None) or guide_like()
-    callbacks = [following_batches()] if step_by_step else None
+    callbacks = list(kwargs.pop("callbacks", [])) + ([following_batches()] if step_by_step else [])
     if tape:
         monkeypatch.setenv("LAMINA_FUSED", "0")
     try:
@@ -178,3 +178,38 @@ def test_array_batches_in_order_are_those_of_the_row_by_row_path(rows, batch_siz
     for a, b in zip(got, expected):
         assert a["xs"].dtype == b["xs"].dtype and a["ys"].dtype == b["ys"].dtype == "int32"
         assert a["xs"].array() == b["xs"].array() and a["ys"].array() == b["ys"].array()
+
+
+class StopAtEpoch(lm.callbacks.Callback):
+    """Follows epoch events only (so the block path stays on) and asks for a stop from one."""
+
+    def __init__(self, event, epoch=1):
+        super().__init__()
+        self.event, self.epoch = event, epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.event == "on_epoch_begin" and epoch == self.epoch:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.event == "on_epoch_end" and epoch == self.epoch:
+            self.model.stop_training = True
+
+
+@pytest.mark.parametrize("event, steps", [("on_epoch_begin", 13 + 1), ("on_epoch_end", 2 * 13)])
+def test_a_stop_from_an_epoch_event_ends_the_block_path_as_the_tape(blocks_counted, monkeypatch, event, steps):
+    """100 rows in batches of 8: 13 batches an epoch. A stop asked for at epoch begin trains one
+    batch of that epoch (as the tape, and TF.js), not a block of them."""
+    x, y, _ = data(100)
+    make = lambda: lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(y)}).batch(8)  # noqa: E731
+    validation = (x[:16], y[:16])
+    by_blocks, history = train(make, epochs=4, callbacks=[StopAtEpoch(event)], validation_data=validation)
+    assert blocks_counted  # the block path ran
+    tape, tape_history = train(make, epochs=4, tape=True, monkeypatch=monkeypatch,
+                               callbacks=[StopAtEpoch(event)], validation_data=validation)
+    assert by_blocks.optimizer.iterations == tape.optimizer.iterations == steps
+    assert_same(by_blocks, tape, 1e-5)
+    assert history.epoch == tape_history.epoch == [0, 1]
+    assert list(history.history) == list(tape_history.history)
+    for key, values in tape_history.history.items():
+        np.testing.assert_allclose(history.history[key], values, rtol=1e-5, atol=1e-5)

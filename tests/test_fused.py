@@ -57,6 +57,11 @@ def _no_tape(*args):
     raise AssertionError("the tape path ran where the fused path should have")
 
 
+def fresh_state():
+    """A FusedTrainer's step state before the first step: [iterations, beta1_power, beta2_power]."""
+    return np.array([0.0, 1.0, 1.0])
+
+
 def train_both(monkeypatch, layers, optimizer, loss, x, y, metrics=None, **fit_args):
     """(fused model, tape model, fused history, tape history) after fitting the same start."""
     fit_args = {"batch_size": 16, "epochs": 50, "verbose": 0, **fit_args}
@@ -271,6 +276,97 @@ def test_epoch_only_callbacks_keep_whole_fused_epochs_with_the_tapes_results(mon
     assert a.optimizer.iterations == b.optimizer.iterations == (15 if stop_at is None else 2 * 3 + 1)
     assert_same_weights(a, b)
     assert_same_history(ha, hb)
+
+
+def stop_callback(event, epoch=1, batch=1):
+    """A callback that sets model.stop_training from `event` (in epoch `epoch`, at batch
+    `batch`), overriding no event it does not need: with epoch events alone, fit keeps
+    training whole fused epochs."""
+    def at_train_begin(self, logs=None):
+        self.model.stop_training = True
+
+    def at_epoch(self, index, logs=None):
+        if index == epoch:
+            self.model.stop_training = True
+
+    def track(self, index, logs=None):
+        self.epoch = index
+
+    def at_batch(self, index, logs=None):
+        if self.epoch == epoch and index == batch:
+            self.model.stop_training = True
+
+    methods = {"on_train_begin": {"on_train_begin": at_train_begin},
+               "on_epoch_begin": {"on_epoch_begin": at_epoch},
+               "on_epoch_end": {"on_epoch_end": at_epoch},
+               "on_batch_begin": {"on_epoch_begin": track, "on_batch_begin": at_batch},
+               "on_batch_end": {"on_epoch_begin": track, "on_batch_end": at_batch}}[event]
+    return type(f"StopAt_{event}", (lm.callbacks.Callback,), methods)()
+
+
+# 64 rows less a validation split of 0.25: 48 rows, 3 batches of 16 per epoch, 4 epochs asked.
+@pytest.mark.parametrize("event, batch, steps, epochs", [
+    ("on_train_begin", 1, 12, 4),  # ignored, as TF.js
+    ("on_epoch_begin", 1, 3 + 1, 2),  # epoch 1 still trains one batch, as TF.js
+    ("on_batch_begin", 1, 3 + 2, 2),
+    ("on_batch_begin", 2, 3 + 3, 2),  # the last batch: its epoch is validated
+    ("on_batch_end", 0, 3 + 1, 2),
+    ("on_epoch_end", 1, 6, 2),
+])
+def test_a_stop_from_any_event_ends_fit_as_on_the_tape(monkeypatch, event, batch, steps, epochs):
+    x, labels = data(seed=23)
+    y = np.eye(3, dtype=np.float32)[labels]
+    a, b, ha, hb = train_both(monkeypatch, dense_stack(), lambda: lm.train.adam(0.01), "categoricalCrossentropy",
+                              x, y, metrics=["accuracy"], epochs=4, validation_split=0.25,
+                              callbacks=[stop_callback(event, batch=batch)])
+    assert a.optimizer.iterations == b.optimizer.iterations == steps
+    assert ha.epoch == list(range(epochs))
+    assert_same_history(ha, hb)
+    assert_same_weights(a, b)
+    if event == "on_epoch_end":  # EarlyStopping's case: every history list has one value per epoch
+        assert {len(values) for values in ha.history.values()} == {epochs}
+
+
+def test_ctrl_c_lands_within_a_fused_epoch_and_the_step_count_keeps_up_with_the_weights(monkeypatch):
+    """An interrupt lands between runs of batches (each about _RUN_SECONDS), not at the end of
+    the epoch; the optimizer's step count and Adam's beta powers then describe exactly the
+    steps the weights took, and the model trains again afterwards."""
+    import signal
+
+    monkeypatch.setenv("LAMINA_FUSED", "1")
+    rng = np.random.default_rng(24)
+    batch, batches = 256, 800  # an epoch of about 2 s on this machine: 800 steps of ~2.5 ms
+    x = rng.normal(size=(batch * batches, 64)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, batch * batches)]
+
+    def model():
+        lm.random.set_seed(5)
+        m = lm.sequential(layers=[lm.layers.dense(units=4096, input_shape=[64], activation="relu"),
+                                  lm.layers.dense(units=10, activation="softmax")])
+        m.compile(optimizer=lm.train.adam(0.001), loss="categoricalCrossentropy")
+        return m
+
+    interrupted = model()
+    main = threading.main_thread().ident
+    timer = threading.Timer(0.3, lambda: signal.pthread_kill(main, signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    timer.join()
+    steps = interrupted.optimizer.iterations
+    assert 0 < steps < batches  # it landed inside the epoch
+    replayed = model()  # the same start, the same batches one by one
+    for start in range(0, steps * batch, batch):
+        replayed.train_on_batch(x[start:start + batch], y[start:start + batch])
+    assert replayed.optimizer.iterations == steps
+    assert_same_weights(interrupted, replayed, rel=1e-6)
+    slots = lambda m: [w["tensor"]._data for w in m.optimizer.get_weights()]  # noqa: E731
+    for got, want in zip(slots(interrupted), slots(replayed)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+    assert interrupted.optimizer._acc_beta1 == replayed.optimizer._acc_beta1
+    assert interrupted.optimizer._acc_beta2 == replayed.optimizer._acc_beta2
+    interrupted.fit(x[:batch * 2], y[:batch * 2], batch_size=batch, epochs=1, verbose=0)  # usable again
+    assert interrupted.optimizer.iterations == steps + 2
 
 
 def test_adam_moments_never_go_denormal_on_the_fused_path(monkeypatch):
@@ -600,28 +696,43 @@ def test_fused_trainer_rejects_bad_arguments():
 
     trainer = make()
     x, y = np.zeros((2, 4), np.float32), np.zeros((2, 3), np.float32)
-    out, iterations, _, _ = trainer.train_batch(x, y, None, 0.1, 0)
-    assert out.shape == (1,) and iterations == 1
+    state = fresh_state()
+    out = trainer.train_batch(x, y, None, 0.1, state)
+    assert out.shape == (1,) and state.tolist() == [1.0, 1.0, 1.0]  # advanced in place
+    with pytest.raises(TypeError, match="state must have dtype float64, got float32"):
+        trainer.train_batch(x, y, None, 0.1, state.astype(np.float32))
+    with pytest.raises(ValueError, match=r"state must have shape \(3,\) \(\[iterations, beta1_power, beta2_power\]\), got \(2,\)"):
+        trainer.train_batch(x, y, None, 0.1, state[:2].copy())
+    with pytest.raises(ValueError, match=r"state\[0\] \(iterations\) must be an integer >= 0, got -1"):
+        trainer.train_batch(x, y, None, 0.1, np.array([-1.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"state\[0\] \(iterations\) must be an integer >= 0, got 0.5"):
+        trainer.train_batch(x, y, None, 0.1, np.array([0.5, 1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"state\[1\] \(beta1_power\) must be a finite number"):
+        trainer.train_batch(x, y, None, 0.1, np.array([0.0, np.nan, 1.0]))
+    with pytest.raises(ValueError, match="state must be a writeable array"):
+        read_only = fresh_state()
+        read_only.flags.writeable = False
+        trainer.train_batch(x, y, None, 0.1, read_only)
     with pytest.raises(TypeError, match="x must have dtype float32, got float64"):
-        trainer.train_batch(x.astype(np.float64), y, None, 0.1, 0)
+        trainer.train_batch(x.astype(np.float64), y, None, 0.1, fresh_state())
     with pytest.raises(ValueError, match=r"y must have shape \(\*, 3\), got \(2, 2\)"):
-        trainer.train_batch(x, np.zeros((2, 2), np.float32), None, 0.1, 0)
+        trainer.train_batch(x, np.zeros((2, 2), np.float32), None, 0.1, fresh_state())
     with pytest.raises(ValueError, match="x must be C-contiguous"):
-        trainer.train_batch(np.zeros((4, 2), np.float32).T, y, None, 0.1, 0)
+        trainer.train_batch(np.zeros((4, 2), np.float32).T, y, None, 0.1, fresh_state())
     with pytest.raises(ValueError, match=r"between 1 and 8 rows"):
-        trainer.train_batch(np.zeros((9, 4), np.float32), np.zeros((9, 3), np.float32), None, 0.1, 0)
+        trainer.train_batch(np.zeros((9, 4), np.float32), np.zeros((9, 3), np.float32), None, 0.1, fresh_state())
     with pytest.raises(ValueError, match=r"weights must have shape \(2,\)"):
-        trainer.train_batch(x, y, np.ones(3, np.float32), 0.1, 0)
+        trainer.train_batch(x, y, np.ones(3, np.float32), 0.1, fresh_state())
     with pytest.raises(ValueError, match="must not share memory with x"):
-        trainer.train_batch(kernel.reshape(-1)[:8].reshape(2, 4), y, None, 0.1, 0)
+        trainer.train_batch(kernel.reshape(-1)[:8].reshape(2, 4), y, None, 0.1, fresh_state())
     with pytest.raises(ValueError, match="learning_rate must be a finite number"):
         trainer.train_batch(x, y, None, float("nan"), 0)
     with pytest.raises(ValueError, match=r"order\[1\] must be a row of x in \[0, 2\), got 5"):
-        trainer.train_epoch(x, y, None, np.array([0, 5]), 2, 0.1, 0)
+        trainer.train_epoch(x, y, None, np.array([0, 5]), 2, 0.1, fresh_state())
     with pytest.raises(TypeError, match="order must be a numpy.ndarray of int64"):
-        trainer.train_epoch(x, y, None, np.array([0, 1], np.int32), 2, 0.1, 0)
+        trainer.train_epoch(x, y, None, np.array([0, 1], np.int32), 2, 0.1, fresh_state())
     with pytest.raises(ValueError, match=r"batch_size must be in \[1, 8\]"):
-        trainer.train_epoch(x, y, None, np.array([0, 1]), 9, 0.1, 0)
+        trainer.train_epoch(x, y, None, np.array([0, 1]), 9, 0.1, fresh_state())
     with pytest.raises(ValueError, match="loss must be one of"):
         make(loss="hinge")
     with pytest.raises(ValueError, match="optimizer must be one of"):
@@ -643,7 +754,7 @@ def test_fused_trainer_rejects_bad_arguments():
     with pytest.raises(ValueError, match="max_batch must be >= 1"):
         make(max_batch=0)
     with pytest.raises(ValueError, match="inference only"):
-        make(train=False).train_batch(x, y, None, 0.1, 0)
+        make(train=False).train_batch(x, y, None, 0.1, fresh_state())
 
 
 def test_fit_async_is_awaitable_and_the_event_loop_runs_meanwhile(monkeypatch):
@@ -683,7 +794,9 @@ def test_fused_trainer_fuzzed_arguments_only_raise_type_or_value_errors():
                np.zeros((2, 4), np.float32), np.ones((2, 3), np.float32), np.ones((9, 4), np.float32),
                np.ones((0, 4), np.float32), np.ones(2, np.float32), np.ones((2, 4)), np.array([0, 1]),
                np.array([0, 7]), np.array([-1]), np.ones((4, 2), np.float32).T, kernel, slots[0],
-               kernel.reshape(-1)[:8].reshape(2, 4), np.array(1.0, np.float32), 10**20]
+               kernel.reshape(-1)[:8].reshape(2, 4), np.array(1.0, np.float32), 10**20, fresh_state(),
+               np.array([-1.0, 1.0, 1.0]), np.array([2.0**60, 1.0, 1.0]), np.array([0.0, np.inf, 1.0]),
+               fresh_state().astype(np.float32), np.zeros(6)[::2]]
     dropping = _core.fused.FusedTrainer([stage, {"kind": "dropout", "rate": 0.5}, {"kind": "softmax"}], 4,
                                         "categorical_crossentropy", [], "adam", {}, 8)
     seeds = [np.zeros((1, 4), np.uint64), np.zeros(4, np.uint64), np.ones((2, 1, 4), np.uint64),
@@ -707,11 +820,11 @@ def test_fused_trainer_fuzzed_arguments_only_raise_type_or_value_errors():
     # checked with messages that say what was expected:
     x, y = np.ones((2, 4), np.float32), np.ones((2, 3), np.float32)
     with pytest.raises(ValueError, match=r"noise_seeds must be a uint64 array of shape \(1, 4\).*got None"):
-        dropping.train_batch(x, y, None, 0.1, 0)
+        dropping.train_batch(x, y, None, 0.1, fresh_state())
     with pytest.raises(ValueError, match=r"noise_seeds must have shape \(1, 1, 4\)"):
-        dropping.train_epoch(x, y, None, np.arange(2), 2, 0.1, 0, noise_seeds=np.zeros((1, 4), np.uint64))
+        dropping.train_epoch(x, y, None, np.arange(2), 2, 0.1, fresh_state(), noise_seeds=np.zeros((1, 4), np.uint64))
     with pytest.raises(ValueError, match="noise_seeds must be None: the plan has no dropout stage"):
-        trainer.train_batch(x, y, None, 0.1, 0, noise_seeds=np.zeros((1, 4), np.uint64))
+        trainer.train_batch(x, y, None, 0.1, fresh_state(), noise_seeds=np.zeros((1, 4), np.uint64))
     with pytest.raises(ValueError, match=r"stages\[1\]\['rate'\] must be in \(0, 1\)"):
         _core.fused.FusedTrainer([stage, {"kind": "dropout", "rate": 1.0}], 4, "mean_squared_error", [], "adam", {}, 2)
 

@@ -270,16 +270,32 @@ void require_train(const Bound& b) {
   if (!b.train) throw py::value_error("this FusedTrainer was built with train=False (inference only)");
 }
 
-OptimizerState state_arg(int64_t iterations, double beta1_power, double beta2_power) {
-  if (iterations < 0) throw py::value_error("iterations must be >= 0, got " + std::to_string(iterations));
-  expect_finite(beta1_power, "beta1_power");
-  expect_finite(beta2_power, "beta2_power");
-  return {iterations, static_cast<float>(beta1_power), static_cast<float>(beta2_power)};
-}
+// The optimizer's step state, a float64 array [iterations, beta1_power, beta2_power] that the
+// trainer advances in place before the call returns: no Python code runs between the weights'
+// update and the count's, so an interrupt can never leave one behind the other.
+class StepState {
+ public:
+  explicit StepState(const py::handle& obj) : view_(f64(obj, "state", /*writeable=*/true)) {
+    expect_shape(view_.shape, {3}, "state", "([iterations, beta1_power, beta2_power])");
+    const double* s = view_.data;
+    if (!(s[0] >= 0 && s[0] <= 9007199254740992.0) || s[0] != std::floor(s[0])) {
+      throw py::value_error("state[0] (iterations) must be an integer >= 0, got " + std::to_string(s[0]));
+    }
+    expect_finite(s[1], "state[1] (beta1_power)");
+    expect_finite(s[2], "state[2] (beta2_power)");
+    value_ = {static_cast<int64_t>(s[0]), static_cast<float>(s[1]), static_cast<float>(s[2])};
+  }
+  OptimizerState* get() { return &value_; }
+  void store() {
+    view_.data[0] = static_cast<double>(value_.iterations);
+    view_.data[1] = value_.beta1_power;
+    view_.data[2] = value_.beta2_power;
+  }
 
-py::tuple state_tuple(py::object out, const OptimizerState& s) {
-  return py::make_tuple(out, s.iterations, s.beta1_power, s.beta2_power);
-}
+ private:
+  View<double> view_;
+  OptimizerState value_;
+};
 
 }  // namespace
 
@@ -335,33 +351,33 @@ void register_fused(py::module_& m) {
       .def(
           "train_batch",
           [](Bound& b, py::object x, py::object y, py::object weights, double learning_rate,
-             int64_t iterations, double beta1_power, double beta2_power, py::object noise_seeds) {
+             py::object state_obj, py::object noise_seeds) {
             require_train(b);
             BatchArgs a = check_batch(b, x, y, weights, b.trainer->max_batch());
             View<uint64_t> seed_view;
             const Pcg64Seed* seeds = seeds_arg(noise_seeds, 0, b.trainer->dropout_count(), &seed_view);
             expect_finite(learning_rate, "learning_rate");
-            OptimizerState state = state_arg(iterations, beta1_power, beta2_power);
+            StepState state(state_obj);
             py::array_t<double> out(1 + b.trainer->metric_count());
             double* o = out.mutable_data();
             {
               py::gil_scoped_release release;
               std::lock_guard<std::mutex> lock(b.busy);
               b.trainer->train_batch(a.x.data, a.y.data, a.weighted ? a.w.data : nullptr, a.rows,
-                                     seeds, learning_rate, &state, o);
+                                     seeds, learning_rate, state.get(), o);
             }
-            return state_tuple(out, state);
+            state.store();
+            return out;
           },
           py::arg("x"), py::arg("y"), py::arg("weights"), py::arg("learning_rate"),
-          py::arg("iterations"), py::arg("beta1_power") = 1.0, py::arg("beta2_power") = 1.0,
-          py::arg("noise_seeds") = py::none(),
-          "One step (noise_seeds: uint64 [dropout stages, 4], see dropout_mask); returns ([loss, metrics...] before the update, iterations, beta1_power, "
-          "beta2_power) after it.")
+          py::arg("state"), py::arg("noise_seeds") = py::none(),
+          "One step (noise_seeds: uint64 [dropout stages, 4], see dropout_mask); advances state "
+          "(float64 [iterations, beta1_power, beta2_power]) in place; returns [loss, metrics...] "
+          "before the update.")
       .def(
           "train_epoch",
           [](Bound& b, py::object x, py::object y, py::object weights, py::object order_obj,
-             int64_t batch_size, double learning_rate, int64_t iterations, double beta1_power,
-             double beta2_power, py::object noise_seeds) {
+             int64_t batch_size, double learning_rate, py::object state_obj, py::object noise_seeds) {
             require_train(b);
             BatchArgs a = check_batch(b, x, y, weights, 0);
             if (!py::isinstance<py::array>(order_obj) ||
@@ -386,7 +402,7 @@ void register_fused(py::module_& m) {
                                     std::to_string(batch_size));
             }
             expect_finite(learning_rate, "learning_rate");
-            OptimizerState state = state_arg(iterations, beta1_power, beta2_power);
+            StepState state(state_obj);
             const int64_t batches = (n + batch_size - 1) / batch_size;
             View<uint64_t> seed_view;
             const Pcg64Seed* seeds =
@@ -397,15 +413,16 @@ void register_fused(py::module_& m) {
               py::gil_scoped_release release;
               std::lock_guard<std::mutex> lock(b.busy);
               b.trainer->train_epoch(a.x.data, a.y.data, a.weighted ? a.w.data : nullptr, idx, n,
-                                     batch_size, seeds, learning_rate, &state, o);
+                                     batch_size, seeds, learning_rate, state.get(), o);
             }
-            return state_tuple(out, state);
+            state.store();
+            return out;
           },
           py::arg("x"), py::arg("y"), py::arg("weights"), py::arg("order"), py::arg("batch_size"),
-          py::arg("learning_rate"), py::arg("iterations"), py::arg("beta1_power") = 1.0,
-          py::arg("beta2_power") = 1.0, py::arg("noise_seeds") = py::none(),
-          "Batches of rows order[...] of x/y/weights; returns ([batches, 1 + metrics] per-batch "
-          "[loss, metrics...], iterations, beta1_power, beta2_power).")
+          py::arg("learning_rate"), py::arg("state"), py::arg("noise_seeds") = py::none(),
+          "Batches of rows order[...] of x/y/weights; advances state (float64 [iterations, "
+          "beta1_power, beta2_power]) in place; returns [batches, 1 + metrics] per-batch "
+          "[loss, metrics...].")
       .def(
           "evaluate_batch",
           [](Bound& b, py::object x, py::object y, py::object weights) {

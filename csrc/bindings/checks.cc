@@ -67,6 +67,10 @@ View<uint32_t> u32(const py::handle& obj, const char* name, bool writeable) {
   return view_of<uint32_t>(obj, name, writeable, "uint32");
 }
 
+View<double> f64(const py::handle& obj, const char* name, bool writeable) {
+  return view_of<double>(obj, name, writeable, "float64");
+}
+
 void expect_rank(const std::vector<int64_t>& shape, size_t rank, const char* name) {
   if (shape.size() != rank) {
     throw py::value_error(std::string(name) + " must be " + std::to_string(rank) +

@@ -1,5 +1,5 @@
 // Argument checks shared by every binding. A kernel only ever sees arrays that passed them:
-// numpy float32 (or int32, uint32, uint64), C-contiguous, of the expected rank and shape, writeable when the
+// numpy float32 (or int32, uint32, uint64, float64), C-contiguous, of the expected rank and shape, writeable when the
 // kernel writes them. Every failure raises TypeError (wrong kind or dtype) or ValueError
 // (wrong shape, layout, value) whose message names the argument, what was expected and
 // what was given.
@@ -35,6 +35,7 @@ View<float> f32(const py::handle& obj, const char* name, bool writeable = false)
 View<int32_t> i32(const py::handle& obj, const char* name, bool writeable = false);
 View<uint64_t> u64(const py::handle& obj, const char* name, bool writeable = false);
 View<uint32_t> u32(const py::handle& obj, const char* name, bool writeable = false);
+View<double> f64(const py::handle& obj, const char* name, bool writeable = false);
 
 // Rank and shape checks; -1 in `expected` accepts any extent.
 void expect_rank(const std::vector<int64_t>& shape, size_t rank, const char* name);

@@ -103,7 +103,9 @@ class Optimizer:
 
     def __init__(self, learning_rate):
         self.learning_rate = learning_rate
-        self._iterations = 0
+        # [iterations, beta1^t, beta2^t]: one array, which the fused trainer advances in place
+        # in the same call as the weights, so an interrupt never leaves the count behind them.
+        self._step_state = np.array([0.0, 1.0, 1.0])
         self._slots = []  # _Slots in the order variables were first updated (TF.js's order)
         self._slots_by_variable = {}
 
@@ -134,6 +136,32 @@ class Optimizer:
         0
         """
         return self._iterations
+
+    @property
+    def _iterations(self):
+        return int(self._step_state[0])
+
+    @_iterations.setter
+    def _iterations(self, value):
+        self._step_state[0] = value
+
+    @property
+    def _acc_beta1(self):
+        """beta1^t as TF.js keeps it, a float32 (Adam, Adamax)."""
+        return np.float32(self._step_state[1])
+
+    @_acc_beta1.setter
+    def _acc_beta1(self, value):
+        self._step_state[1] = np.float32(value)
+
+    @property
+    def _acc_beta2(self):
+        """beta2^t as TF.js keeps it, a float32 (Adam)."""
+        return np.float32(self._step_state[2])
+
+    @_acc_beta2.setter
+    def _acc_beta2(self, value):
+        self._step_state[2] = np.float32(value)
 
     def get_class_name(self):
         """The TF.js class name, used when the optimizer is serialized.

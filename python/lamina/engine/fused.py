@@ -348,20 +348,6 @@ class _Runner:
                     return False
         return True
 
-    # --- optimizer state, synced both ways around every call
-
-    def _state(self):
-        opt = self.optimizer
-        return (opt._iterations, float(getattr(opt, "_acc_beta1", 1.0)), float(getattr(opt, "_acc_beta2", 1.0)))
-
-    def _store(self, iterations, beta1_power, beta2_power):
-        opt = self.optimizer
-        opt._iterations = int(iterations)
-        if hasattr(opt, "_acc_beta1"):
-            opt._acc_beta1 = np.float32(beta1_power)
-        if hasattr(opt, "_acc_beta2"):
-            opt._acc_beta2 = np.float32(beta2_power)
-
     def labels(self, y):
         """y as the trainer takes it: sparse labels as one column."""
         return y.reshape(-1) if self.sparse else y
@@ -388,20 +374,16 @@ class _Runner:
 
     def train_batch(self, x, y, weights):
         """One step; [loss, metrics...] as floats."""
-        out, *state = self.trainer.train_batch(self.inputs(x), self.labels(y), weights,
-                                               self.optimizer.learning_rate, *self._state(),
-                                               noise_seeds=self.noise_seeds())
-        self._store(*state)
+        out = self.trainer.train_batch(self.inputs(x), self.labels(y), weights, self.optimizer.learning_rate,
+                                       self.optimizer._step_state, noise_seeds=self.noise_seeds())
         return [float(v) for v in out]
 
     def train_epoch(self, x, y, weights, order, batch_size):
         """One call for all batches of `order`; a [batches, 1 + metrics] float64 array."""
         batches = -(-len(order) // batch_size)
-        out, *state = self.trainer.train_epoch(self.inputs(x), self.labels(y), weights, order, batch_size,
-                                               self.optimizer.learning_rate, *self._state(),
-                                               noise_seeds=self.noise_seeds(batches))
-        self._store(*state)
-        return out
+        return self.trainer.train_epoch(self.inputs(x), self.labels(y), weights, order, batch_size,
+                                        self.optimizer.learning_rate, self.optimizer._step_state,
+                                        noise_seeds=self.noise_seeds(batches))
 
     def evaluate_batch(self, x, y, weights):
         return self.trainer.evaluate_batch(self.inputs(x), self.labels(y), weights)

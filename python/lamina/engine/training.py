@@ -169,9 +169,12 @@ def _test_loop(model, x, y, batch_size, weights=None):
     samples = x.shape[0]
     batches = make_batches(samples, batch_size)
     runner = _fused.inference_runner(model, x, batch_size, y, weights) if samples else None
-    if runner is not None:  # every batch in one call
-        for values, (start, end) in zip(runner.evaluate_batches(x, y, weights, batch_size), batches):
-            totals += values * (end - start)
+    if runner is not None:  # runs of batches, one call each
+        for first, stop in _runs(len(batches)):
+            start, end = batches[first][0], batches[stop - 1][1]
+            run_weights = None if weights is None else weights[start:end]
+            values = runner.evaluate_batches(x[start:end], y[start:end], run_weights, batch_size)
+            totals += values.T @ np.array([e - s for s, e in batches[first:stop]], np.float64)
     else:
         for start, end in batches:
             wb = None if weights is None else weights[start:end]
@@ -237,8 +240,8 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
     model._stop_training = False  # after on_train_begin, as TF.js: setting it there is ignored
     order = np.arange(x.shape[0])
     rng = generator()
-    # The fused path runs whole epochs in one C++ call when no callback follows batch events,
-    # and runs of batches per call when only fit's own progress logger does.
+    # The fused path runs runs of batches per C++ call when no callback follows batch events
+    # (fit's own progress logger is told after each run).
     progress = _batch_followers(callback_list)
     for epoch in range(initial_epoch, epochs):
         callback_list.on_epoch_begin(epoch, {})
@@ -246,35 +249,41 @@ def _fit_loop(model, x, y, weights, validation, labels, batch_size, epochs, init
         if shuffle:
             rng.shuffle(order)  # Fisher–Yates on the previous epoch's order, as TF.js
         # Asked each epoch (a callback may have changed the model); and a stop asked for at
-        # epoch begin still lets one batch train, as in the loop below.
+        # epoch begin still lets one batch train, as in the batch-by-batch loop.
         runner = _fused.training_runner(model, x, y, weights, batch_size) if progress is not False else None
         if runner is not None and not model._stop_training:
             _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, labels, epoch_logs,
                          progress)
-            callback_list.on_epoch_end(epoch, epoch_logs)
-            continue
-        batches = make_batches(len(order), batch_size)
-        train_step = _TrainSteps(model)
-        for index, (start, end) in enumerate(batches):
-            batch_logs = {}
-            callback_list.on_batch_begin(index, batch_logs)  # empty logs at batch begin, as TF.js
-            rows = order[start:end]
-            batch_logs["batch"] = index
-            batch_logs["size"] = end - start
-            batch_weights = None if weights is None else weights[rows]
-            outs = train_step(x[rows], y[rows], batch_weights)
-            batch_logs.update(zip(labels, outs))
-            if index == len(batches) - 1 and validation is not None:
-                # Written first, so val_ keys lead the epoch logs and the history (TF.js's order).
-                val_outs = _test_loop(model, validation[0], validation[1], batch_size)
-                epoch_logs.update(("val_" + label, value) for label, value in zip(labels, val_outs))
-            callback_list.on_batch_end(index, batch_logs)
-            if model._stop_training:
-                break
+        else:
+            _batch_epoch(model, x, y, weights, order, batch_size, validation, labels, epoch_logs,
+                         callback_list)
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model._stop_training:
             break
     callback_list.on_train_end({})
+
+
+def _batch_epoch(model, x, y, weights, order, batch_size, validation, labels, epoch_logs, callback_list):
+    """One epoch batch by batch, each between its callbacks; a stop asked for ends it after
+    the batch it was asked in (then without validation)."""
+    batches = make_batches(len(order), batch_size)
+    train_step = _TrainSteps(model)
+    for index, (start, end) in enumerate(batches):
+        batch_logs = {}
+        callback_list.on_batch_begin(index, batch_logs)  # empty logs at batch begin, as TF.js
+        rows = order[start:end]
+        batch_logs["batch"] = index
+        batch_logs["size"] = end - start
+        batch_weights = None if weights is None else weights[rows]
+        outs = train_step(x[rows], y[rows], batch_weights)
+        batch_logs.update(zip(labels, outs))
+        if index == len(batches) - 1 and validation is not None:
+            # Written first, so val_ keys lead the epoch logs and the history (TF.js's order).
+            val_outs = _test_loop(model, validation[0], validation[1], batch_size)
+            epoch_logs.update(("val_" + label, value) for label, value in zip(labels, val_outs))
+        callback_list.on_batch_end(index, batch_logs)
+        if model._stop_training:
+            break
 
 
 def _batch_followers(callback_list):
@@ -293,8 +302,9 @@ def _batch_followers(callback_list):
     return progress[0] if progress else None
 
 
-# A run of batches per fused call when a progress logger follows them: about this long, so the
-# bar moves several times a second while the calls stay few.
+# A run of batches per fused call: about this long, so that Ctrl-C (raised by Python once the
+# call returns) lands within a run, the progress bar moves several times a second, and a stop
+# asked for from another thread is seen soon, while the calls stay few.
 _RUN_SECONDS = 0.05
 
 
@@ -306,46 +316,61 @@ def _batch_logs(batches, index, labels, values):
     return logs
 
 
-def _fused_runs(runner, x, y, weights, order, batch_size, batches, labels, progress):
-    """Trains `batches` (of rows of `order`) in runs of about _RUN_SECONDS each, telling
-    `progress` after each run but the last; ([batches, 1 + metrics] per-batch values, the
-    last run's number of batches)."""
-    results, done, run = [], 0, 8
-    while done < len(batches):
-        run = min(run, len(batches) - done)
+def _runs(count, first=8):
+    """(start, stop) runs over range(count), each sized from the last so that the work the
+    caller does between two of them takes about _RUN_SECONDS.
+
+    >>> list(_runs(3, first=2))[0]
+    (0, 2)
+    """
+    done, run = 0, first
+    while done < count:
+        run = min(run, count - done)
         began = time.perf_counter()
-        rows = order[batches[done][0]:batches[done + run - 1][1]]
-        results.append(runner.train_epoch(x, y, weights, rows, batch_size))
+        yield done, done + run
         done += run
-        if done < len(batches):
-            progress.on_batches_end(run, _batch_logs(batches, done - 1, labels, results[-1][-1]))
         elapsed = time.perf_counter() - began
         run = max(1, min(4096, int(run * _RUN_SECONDS / max(elapsed, 1e-6))))
+
+
+def _fused_runs(model, runner, x, y, weights, order, batch_size, batches, labels, progress):
+    """Trains `batches` (of rows of `order`) in runs of about _RUN_SECONDS each, telling
+    `progress` (when given) after each run but the last, until all are trained or
+    model.stop_training is set (by another thread); ([batches done, 1 + metrics] per-batch
+    values, the last run's number of batches)."""
+    results = []
+    for first, stop in _runs(len(batches)):
+        rows = order[batches[first][0]:batches[stop - 1][1]]
+        results.append(runner.train_epoch(x, y, weights, rows, batch_size))
+        if stop < len(batches) and model._stop_training:
+            break
+        if stop < len(batches) and progress is not None:
+            progress.on_batches_end(stop - first, _batch_logs(batches, stop - 1, labels, results[-1][-1]))
     return np.concatenate(results), len(results[-1])
 
 
 def _fused_epoch(model, runner, x, y, weights, order, batch_size, validation, labels, epoch_logs,
                  progress=None):
-    """One epoch in one fused call (in runs of calls when a progress logger listens);
-    epoch_logs as the tape loop's callbacks would write them (val_ keys first, then
-    BaseLogger's size-weighted batch means, summed in its order)."""
+    """One epoch on the fused trainer, in runs of batches; epoch_logs as the batch-by-batch
+    loop's callbacks would write them (val_ keys first, then BaseLogger's size-weighted
+    batch means, summed in its order). A stop asked for from another thread ends the epoch
+    after the current run, without validation, as the batch-by-batch loop does."""
     batches = make_batches(len(order), batch_size)
     if not batches:
         return
-    if progress is None:
-        per_batch = runner.train_epoch(x, y, weights, order, batch_size)
-    else:
-        per_batch, last_run = _fused_runs(runner, x, y, weights, order, batch_size, batches, labels, progress)
-    if validation is not None:
+    per_batch, last_run = _fused_runs(model, runner, x, y, weights, order, batch_size, batches, labels, progress)
+    done = len(per_batch)
+    if validation is not None and done == len(batches):
         val_outs = _test_loop(model, validation[0], validation[1], batch_size)
         epoch_logs.update(("val_" + label, value) for label, value in zip(labels, val_outs))
     if progress is not None:  # the last batch ends after validation, as in the tape loop
-        progress.on_batches_end(last_run, _batch_logs(batches, len(batches) - 1, labels, per_batch[-1]))
+        progress.on_batches_end(last_run, _batch_logs(batches, done - 1, labels, per_batch[-1]))
+    rows_done = batches[done - 1][1]
     for column, label in enumerate(labels):
         total = 0
-        for index, (start, end) in enumerate(batches):
+        for index, (start, end) in enumerate(batches[:done]):
             total += float(per_batch[index, column]) * (end - start)
-        epoch_logs[label] = total / len(order)
+        epoch_logs[label] = total / rows_done
 
 
 class _TrainSteps:
@@ -400,8 +425,14 @@ def predict(model, x, batch_size=32):
     batch_size = data_checks.check_batch_size(batch_size)
     x = data_checks.check_predict_input(x, model.input_names[0], model._input_batch_shape())
     runner = _fused.inference_runner(model, x, batch_size)
-    if runner is not None:
-        return Tensor._wrap(runner.predict(x))
+    if runner is not None:  # runs of batches, one call each, so that Ctrl-C lands soon
+        out = None
+        for first, stop in _runs(-(-x.shape[0] // batch_size)):
+            part = runner.predict(x[first * batch_size:stop * batch_size])
+            if out is None:
+                out = np.empty((x.shape[0],) + part.shape[1:], part.dtype)
+            out[first * batch_size:first * batch_size + part.shape[0]] = part
+        return Tensor._wrap(out if out is not None else runner.predict(x))
     with no_grad():
         batches = make_batches(x.shape[0], batch_size) or [(0, 0)]
         outputs = [model._forward(Tensor._wrap(x[start:end]), training=False)._data for start, end in batches]
