@@ -47,13 +47,19 @@ def mul(a, b):
 
 
 def div(a, b):
-    """a / b, element-wise with broadcasting (int32 / int32 divides as floats, as in TF.js).
+    """a / b, element-wise with broadcasting. int32 / int32 is floor division and stays int32,
+    as TF.js's tf.div (which calls floorDiv then); mixing in a float32 or a Python number
+    divides as floats.
 
     >>> import lamina as lm
     >>> lm.div(lm.tensor([1, 2]), 4).array()
     [0.25, 0.5]
+    >>> lm.div(lm.tensor([7, -7], dtype="int32"), lm.tensor(2, dtype="int32")).array()
+    [3, -4]
     """
     a, b = binary(a, b, "div")
+    if a.dtype == "int32":
+        return floor_div(a, b)
     x, y = a._data, b._data
     if a.dtype != "float32":
         x, y = x.astype(np.float32), y.astype(np.float32)
@@ -73,13 +79,15 @@ def neg(x):
 
 
 def square(x):
-    """x².
+    """x²; int32 stays int32 and bool stays bool, as in TF.js (the square of an integer is one).
 
     >>> import lamina as lm
     >>> lm.square(lm.tensor([3])).array()
     [9.0]
+    >>> lm.square(lm.tensor([-3], dtype="int32")).array()
+    [9]
     """
-    x = unary_float(x, "square")
+    x = as_tensor(x)
     v = x._data
     return result(v * v, (x,), lambda dy: (2.0 * dy * v,))
 
