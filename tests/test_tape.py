@@ -107,3 +107,10 @@ def test_errors_name_the_argument():
         lm.variable_grads(3)
     with pytest.raises(TypeError, match="must be a list of tensors"):
         lm.grads(lambda a: a)(lm.tensor([1.0]))
+
+
+def test_mat_mul_is_matmul():
+    a, b = np.float32([[1, 2], [3, 4]]), np.float32([[5], [6]])
+    assert lm.mat_mul is lm.matmul
+    np.testing.assert_array_equal(lm.mat_mul(a, b).numpy(), a @ b)
+    np.testing.assert_array_equal(lm.tensor(a).mat_mul(b).numpy(), a @ b)

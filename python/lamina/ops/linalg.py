@@ -6,7 +6,7 @@ from lamina import _core
 from lamina.ops._operands import binary
 from lamina.ops.tape import input_needed, result
 
-__all__ = ["matmul"]
+__all__ = ["matmul", "mat_mul"]
 
 
 def _mm(x, y, trans_x=False, trans_y=False):
@@ -15,8 +15,9 @@ def _mm(x, y, trans_x=False, trans_y=False):
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False):
-    """The matrix product op(a)·op(b) of two rank-2 tensors (TF.js tf.matMul); op transposes
-    when transpose_a / transpose_b is set. Rank > 2 multiplies batches of matrices.
+    """The matrix product op(a)·op(b) of two rank-2 tensors (TF.js tf.matMul; lm.mat_mul is the
+    same op); op transposes when transpose_a / transpose_b is set. Rank > 2 multiplies batches
+    of matrices.
 
     >>> import lamina as lm
     >>> lm.matmul(lm.tensor([[1, 2]]), lm.tensor([[3], [4]])).array()
@@ -61,3 +62,6 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
                 np.swapaxes(db, -1, -2) if transpose_b else db)
 
     return result(np.matmul(xt, yt), (a, b), batched_backward)
+
+
+mat_mul = matmul  # TF.js's tf.matMul, snake_cased; matmul is the same op
