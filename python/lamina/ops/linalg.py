@@ -50,7 +50,17 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
             return (_mm(*ga[0], *ga[1]) if input_needed(0) else None,
                     _mm(*gb[0], *gb[1]) if input_needed(1) else None)
 
-        return result(value, (a, b), backward)
+        def backward_ops(dy, out):
+            # The same products as backward, as lamina ops (for higher-order gradients).
+            if not transpose_a and not transpose_b:
+                return matmul(dy, b, False, True), matmul(a, dy, True, False)
+            if transpose_a and not transpose_b:
+                return matmul(b, dy, False, True), matmul(a, dy, False, False)
+            if not transpose_a and transpose_b:
+                return matmul(dy, b, False, False), matmul(dy, a, True, False)
+            return matmul(b, dy, True, True), matmul(dy, a, True, True)
+
+        return result(value, (a, b), backward, backward_ops)
 
     xt = np.swapaxes(x, -1, -2) if transpose_a else x
     yt = np.swapaxes(y, -1, -2) if transpose_b else y

@@ -6,9 +6,9 @@ import math
 import numpy as np
 
 from lamina.ops._operands import axes, unary_float
-from lamina.ops.arithmetic import square, sub
+from lamina.ops.arithmetic import mul, square, sub
 from lamina.ops.shape import reshape
-from lamina.ops.tape import result
+from lamina.ops.tape import broadcast_to, result
 from lamina.tensor import Tensor, as_tensor
 
 __all__ = ["sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all", "moments", "norm"]
@@ -25,6 +25,13 @@ def _expand_back(dy, shape, reduced, keep_dims):
     if not keep_dims:
         dy = np.expand_dims(dy, reduced) if reduced else dy
     return np.broadcast_to(dy, shape)
+
+
+def _expand_back_op(dy, shape, reduced, keep_dims):
+    """_expand_back with lamina ops on a Tensor (for higher-order gradients)."""
+    if not keep_dims and reduced:
+        dy = reshape(dy, [1 if i in reduced else n for i, n in enumerate(shape)])
+    return broadcast_to(dy, shape)
 
 
 def _without(shape, reduced):
@@ -48,7 +55,8 @@ def sum(x, axis=None, keep_dims=False):  # noqa: A001 - TF.js's name
     red = _reduced_axes(axis, x.rank)
     v = x._data.astype(np.int32) if x.dtype == "bool" else x._data
     value = np.sum(v, axis=red, keepdims=keep_dims, dtype=v.dtype)
-    return result(value, (x,), lambda dy: (_expand_back(dy, x._data.shape, red, keep_dims),))
+    return result(value, (x,), lambda dy: (_expand_back(dy, x._data.shape, red, keep_dims),),
+                  lambda dy, out: (_expand_back_op(dy, x._data.shape, red, keep_dims),))
 
 
 def mean(x, axis=None, keep_dims=False):
@@ -63,7 +71,8 @@ def mean(x, axis=None, keep_dims=False):
     count = int(np.prod([x._data.shape[i] for i in red], dtype=np.int64)) if red else 1
     value = np.mean(x._data, axis=red, keepdims=keep_dims, dtype=np.float32)
     return result(value.astype(np.float32), (x,),
-                  lambda dy: (_expand_back(dy / np.float32(count), x._data.shape, red, keep_dims),))
+                  lambda dy: (_expand_back(dy / np.float32(count), x._data.shape, red, keep_dims),),
+                  lambda dy, out: (_expand_back_op(mul(dy, 1.0 / count), x._data.shape, red, keep_dims),))
 
 
 def _extreme(reduce, name, x, axis, keep_dims):

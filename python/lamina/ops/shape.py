@@ -31,7 +31,8 @@ def reshape(x, shape):
     if shape.count(-1) > 1 or (-1 in shape and (known == 0 or x.size % known)) or \
             (-1 not in shape and known != x.size):
         raise ValueError(f"Size({x.size}) must match the product of shape {shape}")
-    return result(readable(x).reshape(shape), (x,), lambda dy: (dy.reshape(x._data.shape),))
+    return result(readable(x).reshape(shape), (x,), lambda dy: (dy.reshape(x._data.shape),),
+                  lambda dy, out: (reshape(dy, x.shape),))
 
 
 def _is_int(value):
