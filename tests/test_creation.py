@@ -207,3 +207,33 @@ def test_random_ops_reject_bool_and_bad_arguments():
         lm.truncated_normal([2], stddev=-1)
     with pytest.raises(ValueError, match="seed must be an int >= 0"):
         lm.random_uniform([2], seed=-1)
+
+
+# --- tensor1d ... tensor4d (TF.js tfjs-core/src/ops/tensor{1,2,3,4}d.ts) ----------------
+
+def test_tensor1d_to_4d_shapes_and_values():
+    assert lm.tensor1d([1, 2, 3]).array() == [1.0, 2.0, 3.0]
+    assert lm.tensor1d([1, 2], dtype="int32").dtype == "int32"
+    assert lm.tensor2d([[1, 2], [3, 4]]).array() == [[1.0, 2.0], [3.0, 4.0]]
+    assert lm.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]).array() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    assert lm.tensor3d([[[1], [2]], [[3], [4]]]).shape == [2, 2, 1]
+    assert lm.tensor3d(np.arange(6), [1, 2, 3], "int32").array() == [[[0, 1, 2], [3, 4, 5]]]
+    assert lm.tensor4d([[[[1, 2]]]]).shape == [1, 1, 1, 2]
+    assert lm.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]).numpy().reshape(-1).tolist() == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: lm.tensor1d([[1, 2]]), r"^tensor1d\(\) requires values to be a flat/TypedArray, got values of shape \[1, 2\]$"),
+    (lambda: lm.tensor1d(3.0), r"^tensor1d\(\) requires values to be a flat/TypedArray"),
+    (lambda: lm.tensor2d([1, 2, 3, 4], [4]), r"^tensor2d\(\) requires shape to have two numbers, got shape \[4\]$"),
+    (lambda: lm.tensor2d([1, 2, 3, 4]), r"^tensor2d\(\) requires shape to be provided when `values` are a flat"),
+    (lambda: lm.tensor2d([[[1]]]), r"^tensor2d\(\) requires values to be number\[\]\[\] or flat/TypedArray"),
+    (lambda: lm.tensor3d([1, 2], [1, 2]), r"^tensor3d\(\) requires shape to have three numbers"),
+    (lambda: lm.tensor3d([[1, 2]]), r"^tensor3d\(\) requires values to be number\[\]\[\]\[\] or flat/TypedArray"),
+    (lambda: lm.tensor4d([1, 2]), r"^tensor4d\(\) requires shape to be provided when `values` are a flat array"),
+    (lambda: lm.tensor4d([1, 2, 3], [1, 1, 1, 2]), r"shape \[1, 1, 1, 2\] has 2 elements but values has 3"),
+])
+def test_tensor_nd_errors_are_tfjs(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+

@@ -603,3 +603,34 @@ def test_layer_larger_than_the_weight_files_is_refused_before_allocation(saved):
     layer_configs(document)[0]["config"]["batch_input_shape"] = [None, 10 ** 13]
     # Not bounded by the files before building: numpy refuses the allocation, reported as ValueError.
     assert "layer 0 (Dense 'dense_Dense1'): Unable to allocate" in load_error(write_json(folder, document))
+
+
+def test_scalar_weight_and_its_optimizer_state_round_trip(tmp_path):
+    # A 0-d weight (shape []) and its 0-d Adam slots load back as 0-d, not as shape [1].
+    @lm.layers.register_class
+    class ScaleByScalarIo(lm.layers.Layer):
+        def build(self, input_shape):
+            self.scale = self.add_weight("scale", [], initializer="ones")
+
+        def call(self, inputs, training=False):
+            return inputs * self.scale.read()
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(8, 4)).astype(np.float32)
+    y = (3.0 * x[:, :2]).astype(np.float32)
+    model = lm.sequential(layers=[lm.layers.dense(units=2, input_shape=[4], name="before_scalar_io"),
+                                  ScaleByScalarIo(name="scalar_io")])
+    model.compile(optimizer="adam", loss="meanSquaredError")
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0, shuffle=False)
+    model.save(tmp_path / "m", include_optimizer=True)
+    loaded = lm.load_layers_model(tmp_path / "m")
+    assert [w.shape for w in loaded.get_weights()] == [(4, 2), (2,), ()]
+    saved_state, loaded_state = model.optimizer.get_weights(), loaded.optimizer.get_weights()
+    assert [s["tensor"].shape for s in loaded_state] == [s["tensor"].shape for s in saved_state]
+    assert [s["tensor"].shape for s in loaded_state if s["name"].startswith("scalar_io/")] == [[], []]
+    for a, b in zip(loaded_state, saved_state):
+        assert a["tensor"].numpy().tobytes() == b["tensor"].numpy().tobytes()
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    loaded.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        assert a.tobytes() == b.tobytes()

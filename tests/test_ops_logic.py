@@ -125,6 +125,12 @@ def test_where_gradients_go_to_the_picked_branch():
     np.testing.assert_array_equal(gb.numpy(), (~cond.numpy()).sum(axis=0).astype(np.float32))
 
 
+def test_where_method_form_is_tfjs_t_where_condition_x():
+    # TF.js's chained op: t.where(condition, x) is tf.where(condition, t, x)
+    t, other = lm.tensor([1.0, 2.0, 3.0]), lm.tensor([-1.0, -2.0, -3.0])
+    assert t.where(lm.tensor([True, False, True]), other).array() == [1.0, -2.0, 3.0]
+
+
 def test_where_shapes_that_do_not_broadcast():
     with pytest.raises(ValueError, match=r"where: operands could not be broadcast together with shapes \[3\] and \[2\] and \[2\]"):
         lm.where(lm.tensor([True, False, True]), lm.tensor([1.0, 2.0]), lm.tensor([1.0, 2.0]))

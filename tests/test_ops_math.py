@@ -77,6 +77,69 @@ def test_int32_stays_int32_where_the_result_is_an_integer():
     assert lm.mod(i, lm.tensor(2, dtype="int32")).array() == [1, 0, 1]
 
 
+I32 = np.array([[7, -7, 0], [4, -9, 5]], np.int32)
+J32 = np.array([[2, 2, 3], [-3, 4, 2]], np.int32)
+BOOL = np.array([[True, False, True], [False, False, True]])
+
+
+def floor_division(a, b):
+    """Integer floor division written out by hand: Math.floor(a / b), as TF.js's FloorDiv."""
+    return [[int(np.floor(x / y)) for x, y in zip(ra, rb)] for ra, rb in zip(a.tolist(), b.tolist())]
+
+
+# op -> (inputs, TF.js's output dtype, expected values). Each rule read from TF.js 4.22's
+# tfjs-core/src/ops/<op>.ts and tfjs-backend-cpu/src/kernels/<Kernel>.ts: binaryKernelFunc
+# computes in upcastType(a, b); div calls floorDiv for two int32 tensors; FloorDiv is int32;
+# Square/Abs/Neg/Sign/Relu/Relu6/ClipByValue write x's dtype; Sum and Prod upcastType(x, 'int32');
+# Max/Min x's dtype; Mean casts to float32; ArgMax/ArgMin int32; maximum/minimum cast bool to int32.
+DTYPE_RULES = [
+    ("add", lambda: lm.add(I32, J32), "int32", (I32 + J32).tolist()),
+    ("sub", lambda: lm.sub(I32, J32), "int32", (I32 - J32).tolist()),
+    ("mul", lambda: lm.mul(I32, J32), "int32", (I32 * J32).tolist()),
+    ("div int32/int32", lambda: lm.div(I32, J32), "int32", floor_division(I32, J32)),
+    ("operator /", lambda: lm.tensor(I32) / lm.tensor(J32), "int32", floor_division(I32, J32)),
+    ("div int32/float32", lambda: lm.div(I32, J32.astype(np.float32)), "float32",
+     (I32 / J32).astype(np.float32).tolist()),
+    ("div int32/number", lambda: lm.div(lm.tensor(I32), 2), "float32", (I32 / 2).tolist()),
+    ("floor_div", lambda: lm.floor_div(I32, J32), "int32", floor_division(I32, J32)),
+    ("mod", lambda: lm.mod(I32, J32), "int32", (I32 - J32 * np.array(floor_division(I32, J32))).tolist()),
+    ("maximum", lambda: lm.maximum(I32, J32), "int32", np.where(I32 > J32, I32, J32).tolist()),
+    ("minimum", lambda: lm.minimum(I32, J32), "int32", np.where(I32 < J32, I32, J32).tolist()),
+    ("maximum bool", lambda: lm.maximum(BOOL, ~BOOL), "int32", [[1, 1, 1], [1, 1, 1]]),
+    ("pow", lambda: lm.pow(I32, lm.tensor(2, dtype="int32")), "int32", (I32 * I32).tolist()),
+    ("neg", lambda: lm.neg(I32), "int32", (-I32).tolist()),
+    ("square", lambda: lm.square(I32), "int32", (I32 * I32).tolist()),
+    ("square bool", lambda: lm.square(BOOL), "bool", BOOL.tolist()),
+    ("abs", lambda: lm.abs(I32), "int32", [[7, 7, 0], [4, 9, 5]]),
+    ("sign", lambda: lm.sign(I32), "int32", [[1, -1, 0], [1, -1, 1]]),
+    ("relu", lambda: lm.relu(I32), "int32", [[7, 0, 0], [4, 0, 5]]),
+    ("relu6", lambda: lm.relu6(I32), "int32", [[6, 0, 0], [4, 0, 5]]),
+    ("clip_by_value", lambda: lm.clip_by_value(I32, -1, 4), "int32", [[4, -1, 0], [4, -1, 4]]),
+    ("sum", lambda: lm.sum(I32, axis=1), "int32", [0, 0]),
+    ("sum bool", lambda: lm.sum(BOOL), "int32", 3),
+    ("prod", lambda: lm.prod(J32, axis=1), "int32", [12, -24]),
+    ("max", lambda: lm.max(I32, axis=0), "int32", [7, -7, 5]),
+    ("min", lambda: lm.min(I32), "int32", -9),
+    ("max bool", lambda: lm.max(BOOL, axis=1), "bool", [True, True]),
+    ("mean", lambda: lm.mean(I32, axis=0), "float32", [5.5, -8.0, 2.5]),
+    ("argmax", lambda: lm.argmax(I32, axis=1), "int32", [0, 2]),
+    ("argmin", lambda: lm.argmin(I32, axis=1), "int32", [1, 1]),
+    ("equal", lambda: lm.equal(I32, J32), "bool", (I32 == J32).tolist()),
+    # TF.js's cpu kernels keep x's dtype for these too, truncating the result (sqrt of an
+    # int32 5 gives int32 2); only exp is float32 there. lamina computes them in float32.
+    ("sqrt (lamina: float32)", lambda: lm.sqrt(lm.tensor([4, 5], dtype="int32")), "float32",
+     np.sqrt(np.float32([4, 5])).tolist()),
+    ("exp", lambda: lm.exp(lm.tensor([0], dtype="int32")), "float32", [1.0]),
+]
+
+
+@pytest.mark.parametrize("name, build, dtype, expected", DTYPE_RULES, ids=[r[0] for r in DTYPE_RULES])
+def test_output_dtypes_follow_tfjs(name, build, dtype, expected):
+    out = build()
+    assert out.dtype == dtype
+    assert out.array() == expected
+
+
 def test_int32_pow_is_stored_truncated_as_in_a_js_int32_array():
     base = lm.tensor([2, 3, -2, 1, 2], dtype="int32")
     exponent = lm.tensor([3, 2, 3, -1, -1], dtype="int32")

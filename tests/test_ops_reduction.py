@@ -72,8 +72,10 @@ def test_integer_and_bool_reductions_keep_tf_dtypes():
     assert lm.max(i).dtype == "int32" and lm.max(i).item() == 7
     assert lm.prod(i, axis=0).dtype == "int32" and lm.prod(i, axis=0).array() == [4, 14]
     b = lm.tensor([True, False])
-    assert lm.max(b).dtype == "int32" and lm.max(b).item() == 1
-    assert lm.min(b).item() == 0
+    # TF.js 4.22's cpu Max/Min kernels write the result in x's dtype: bool stays bool
+    assert lm.max(b).dtype == "bool" and lm.max(b).item() is True
+    assert lm.min(b).dtype == "bool" and lm.min(b).item() is False
+    assert lm.prod(b).dtype == "int32" and lm.prod(b).item() == 0  # Prod: upcastType(x, 'int32')
 
 
 def test_reductions_are_tensor_methods():
@@ -107,6 +109,31 @@ def test_argmax_defaults_to_axis_0_and_takes_the_first_tie():
     x = lm.tensor([[1.0, 9.0], [5.0, 9.0], [5.0, 0.0]])
     assert lm.argmax(x).array() == [1, 0]
     assert lm.argmin(x, axis=1).array() == [0, 0, 1]
+
+
+def tfjs_arg_kernel(row, better):
+    """TF.js's cpu ArgMax/ArgMin loop: start at the first value, move on a strictly better one."""
+    best, index = row[0], 0
+    for j, value in enumerate(row):
+        if better(value, best):
+            best, index = value, j
+    return index
+
+
+def test_argmax_and_argmin_skip_nan_as_the_tfjs_kernel_does():
+    nan, inf = float("nan"), float("inf")
+    assert lm.argmax(lm.tensor([1.0, nan, 3.0])).item() == 2  # numpy's argmax says 1
+    assert lm.argmin(lm.tensor([1.0, nan, -3.0])).item() == 2
+    assert lm.argmax(lm.tensor([nan, 1.0, 3.0])).item() == 0  # a NaN first is never beaten
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        x = rng.choice([nan, -inf, inf, -1.0, 0.0, 2.0], size=(3, int(rng.integers(1, 6)))).astype(np.float32)
+        for axis in (0, 1):
+            rows = np.moveaxis(x, axis, -1)
+            assert lm.argmax(lm.tensor(x), axis=axis).array() == \
+                [tfjs_arg_kernel(list(r), lambda a, b: a > b) for r in rows]
+            assert lm.argmin(lm.tensor(x), axis=axis).array() == \
+                [tfjs_arg_kernel(list(r), lambda a, b: a < b) for r in rows]
 
 
 def test_argmax_errors():

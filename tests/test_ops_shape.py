@@ -125,6 +125,24 @@ def test_stack_of_one_tensor_and_of_scalars():
     assert lm.stack([lm.scalar(1.0), lm.scalar(2.0)]).array() == [1.0, 2.0]
 
 
+def test_concat_and_stack_method_forms_put_the_tensor_first():
+    # TF.js: t.concat(x) is tf.concat([t, ...x]) (x a tensor or a list); t.stack(x) likewise
+    a, b, c = np.float32([[1, 2]]), np.float32([[3, 4]]), np.float32([[5, 6]])
+    ta, tb, tc = lm.tensor(a), lm.tensor(b), lm.tensor(c)
+    np.testing.assert_array_equal(ta.concat(tb).numpy(), np.concatenate([a, b]))
+    np.testing.assert_array_equal(ta.concat([tb, tc]).numpy(), np.concatenate([a, b, c]))
+    np.testing.assert_array_equal(ta.concat((tb,), axis=1).numpy(), np.concatenate([a, b], axis=1))
+    np.testing.assert_array_equal(ta.concat(b, 1).numpy(), np.concatenate([a, b], axis=1))
+    np.testing.assert_array_equal(ta.stack(tb).numpy(), np.stack([a, b]))
+    np.testing.assert_array_equal(ta.stack([tb, tc], axis=-1).numpy(), np.stack([a, b, c], axis=-1))
+    check_gradients(lambda p, q: p.concat(q, axis=1), a, b)
+    check_gradients(lambda p, q: p.stack([q, p], axis=1), a, b)
+    with pytest.raises(TypeError, match="x passed to Tensor.concat must be a Tensor or a list of tensors, got int"):
+        ta.concat(3)
+    with pytest.raises(ValueError, match="All tensors passed to stack must have matching shapes"):
+        ta.stack(lm.zeros([3]))
+
+
 def test_stack_errors():
     with pytest.raises(ValueError, match=r"All tensors passed to stack must have matching shapes: tensors\[1\] "
                                          r"has shape \[3\], tensors\[0\] has shape \[2\]"):

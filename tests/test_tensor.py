@@ -176,3 +176,42 @@ def test_as_tensor():
             lm.as_tensor(bad)
     with pytest.raises(TypeError, match="weights must be a Tensor"):
         lm.as_tensor(None, argument="weights")
+
+
+# --- TF.js names a translator types ---------------------------------------------------
+
+def test_array_sync_and_data_sync_are_tfjs_array_and_data():
+    t = lm.tensor([[1, 2], [3, 4]], dtype="int32")
+    assert t.array_sync() == [[1, 2], [3, 4]] == t.array()
+    flat = t.data_sync()  # TF.js's dataSync(): a flat typed array
+    assert isinstance(flat, np.ndarray) and flat.dtype == np.int32 and flat.tolist() == [1, 2, 3, 4]
+    assert lm.scalar(2.5).array_sync() == 2.5 and lm.scalar(2.5).data_sync().tolist() == [2.5]
+
+
+def test_tidy_runs_fn_and_dispose_and_memory_are_harmless():
+    assert lm.tidy(lambda: lm.tensor([2.0]).square()).array() == [4.0]
+    assert lm.tidy("named", lambda: 7) == 7
+    with pytest.raises(TypeError, match="tidy\\(\\) needs a function to run, got int"):
+        lm.tidy(3)
+    with pytest.raises(TypeError, match="name_or_fn passed to tidy\\(name, fn\\) must be a str, got int"):
+        lm.tidy(1, lambda: 0)
+    t = lm.tensor([1.0, 2.0])
+    v = lm.variable(lm.tensor([3.0]))
+    assert t.dispose() is None and lm.dispose([t, {"v": v}]) is None
+    assert t.array() == [1.0, 2.0] and v.array() == [3.0]  # still usable: numpy owns the memory
+
+
+def test_memory_counts_live_tensors_and_their_bytes():
+    import gc
+    gc.collect()
+    before = lm.memory()
+    big = lm.zeros([1000])  # 4000 bytes, one buffer
+    view = big.reshape([10, 100])  # a second tensor over the same buffer
+    after = lm.memory()
+    assert set(after) == {"num_tensors", "num_data_buffers", "num_bytes", "unreliable", "reasons"}
+    assert after["num_tensors"] - before["num_tensors"] == 2
+    assert after["num_data_buffers"] - before["num_data_buffers"] == 1
+    assert after["num_bytes"] - before["num_bytes"] == 4000
+    del big, view
+    gc.collect()
+    assert lm.memory()["num_tensors"] == before["num_tensors"]

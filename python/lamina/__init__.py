@@ -18,12 +18,12 @@ from lamina.random import *  # noqa: F401,F403
 from lamina import io  # noqa: E402 - after models, which it serializes
 from lamina.io import load_layers_model, save
 from lamina.runtime import get_num_threads, set_num_threads
-from lamina.tensor import Tensor, Variable, as_tensor, scalar, tensor, variable
+from lamina.tensor import Tensor, Variable, as_tensor, dispose, memory, scalar, tensor, tidy, variable
 
 from lamina import creation as _creation, ops as _ops, random as _random
 
 __all__ = (["__version__", "get_num_threads", "set_num_threads", "Tensor", "Variable", "as_tensor",
-            "scalar", "tensor", "variable", "losses", "train", "fused", "layers", "callbacks",
+            "scalar", "tensor", "variable", "tidy", "dispose", "memory", "losses", "train", "fused", "layers", "callbacks",
             "metrics", "initializers", "regularizers", "constraints", "activations", "models", "data",
             "io", "save", "load_layers_model"]
            + list(models.__all__)

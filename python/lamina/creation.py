@@ -1,5 +1,6 @@
-"""Creating tensors: constants (zeros, ones, fill, one_hot, range, linspace, eye) and random
-values (random_normal, random_uniform, truncated_normal), with TF.js's semantics.
+"""Creating tensors: of a stated rank (tensor1d ... tensor4d), constants (zeros, ones, fill,
+one_hot, range, linspace, eye) and random values (random_normal, random_uniform,
+truncated_normal), with TF.js's semantics.
 
 Created tensors are constants: no gradient flows into them. Random ops draw from
 `lamina.random.generator(seed)`, so `lm.set_seed(n)` makes them reproducible.
@@ -12,10 +13,10 @@ import numbers
 import numpy as np
 
 from lamina import random as _random
-from lamina.dtypes import as_numpy_dtype
-from lamina.tensor import Tensor, as_tensor
+from lamina.dtypes import as_numpy_dtype, to_array
+from lamina.tensor import Tensor, as_tensor, tensor
 
-__all__ = ["zeros", "ones", "fill", "zeros_like", "ones_like", "one_hot", "range", "linspace",
+__all__ = ["tensor1d", "tensor2d", "tensor3d", "tensor4d", "zeros", "ones", "fill", "zeros_like", "ones_like", "one_hot", "range", "linspace",
            "eye", "random_normal", "random_uniform", "truncated_normal"]
 
 
@@ -54,6 +55,75 @@ def _numeric_dtype(dtype, op):
     if dtype == "bool":
         raise ValueError(f"{op}: dtype must be 'float32' or 'int32', got 'bool'")
     return dtype
+
+
+# ---------------------------------------------------------------- tensors of a stated rank
+
+_RANK_WORDS = {2: "two", 3: "three", 4: "four"}
+
+
+def _inferred_shape(values):
+    if values is None:
+        raise ValueError("values must not be None")
+    return values.shape if isinstance(values, Tensor) else list(to_array(values).shape)
+
+
+def _tensor_of_rank(rank, values, shape, dtype):
+    """TF.js's tensor2d/3d/4d: nested values of that rank, or flat values with a shape."""
+    name = f"tensor{rank}d"
+    if shape is not None and len(list(shape)) != rank:
+        raise ValueError(f"{name}() requires shape to have {_RANK_WORDS[rank]} numbers, got shape {list(shape)}")
+    inferred = _inferred_shape(values)
+    if len(inferred) not in (rank, 1):
+        raise ValueError(f"{name}() requires values to be number{'[]' * rank} or flat/TypedArray, "
+                         f"got values of shape {inferred}")
+    if len(inferred) == 1 and shape is None and rank != 1:
+        raise ValueError(f"{name}() requires shape to be provided when `values` are a flat array "
+                         f"(values has shape {inferred})")
+    return tensor(values, shape, dtype)
+
+
+def tensor1d(values, dtype=None):
+    """A rank-1 tensor from a flat list or array (TF.js tf.tensor1d).
+
+    >>> import lamina as lm
+    >>> lm.tensor1d([1, 2, 3]).shape
+    [3]
+    """
+    inferred = _inferred_shape(values)
+    if len(inferred) != 1:
+        raise ValueError(f"tensor1d() requires values to be a flat/TypedArray, got values of shape {inferred}")
+    return tensor(values, dtype=dtype)
+
+
+def tensor2d(values, shape=None, dtype=None):
+    """A rank-2 tensor from nested lists, or from flat values and a shape (TF.js tf.tensor2d).
+
+    >>> import lamina as lm
+    >>> lm.tensor2d([[1, 2], [3, 4]]).shape, lm.tensor2d([1, 2, 3, 4], [2, 2]).shape
+    ([2, 2], [2, 2])
+    """
+    return _tensor_of_rank(2, values, shape, dtype)
+
+
+def tensor3d(values, shape=None, dtype=None):
+    """A rank-3 tensor from nested lists, or from flat values and a shape (TF.js tf.tensor3d).
+
+    >>> import lamina as lm
+    >>> lm.tensor3d([1, 2, 3, 4], [2, 2, 1]).shape
+    [2, 2, 1]
+    """
+    return _tensor_of_rank(3, values, shape, dtype)
+
+
+def tensor4d(values, shape=None, dtype=None):
+    """A rank-4 tensor from nested lists, or from flat values and a shape (TF.js tf.tensor4d).
+
+    >>> import lamina as lm
+    >>> lm.tensor4d([[[[1], [2]], [[3], [4]]]]).shape
+    [1, 2, 2, 1]
+    """
+    return _tensor_of_rank(4, values, shape, dtype)
 
 
 # ---------------------------------------------------------------- constants

@@ -286,7 +286,10 @@ class Optimizer:
 
     @staticmethod
     def _gradient_array(gradient, variable):
-        g = np.ascontiguousarray(np.asarray(gradient), np.float32)
+        # np.asarray, not np.ascontiguousarray: the latter makes a 0-d gradient 1-d.
+        g = np.asarray(gradient, np.float32)
+        if not g.flags.c_contiguous:
+            g = np.ascontiguousarray(g)
         if g.shape != variable._data.shape:
             raise ValueError(f"apply_gradients: the gradient for {variable.name!r} has shape {list(g.shape)}, "
                              f"the variable has shape {variable.shape}")

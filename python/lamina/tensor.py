@@ -1,5 +1,6 @@
 """Tensor (an immutable value) and Variable (a named, trainable, assignable one)."""
 
+import gc
 import itertools
 import weakref
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from lamina.dtypes import as_numpy_dtype, dtype_name, to_array
 
-__all__ = ["Tensor", "Variable", "tensor", "scalar", "variable", "as_tensor"]
+__all__ = ["Tensor", "Variable", "tensor", "scalar", "variable", "as_tensor", "tidy", "dispose", "memory"]
 
 
 class Tensor:
@@ -84,6 +85,26 @@ class Tensor:
         [[1.0, 2.0]]
         """
         return self._data.tolist()
+
+    def array_sync(self):
+        """The values as nested Python lists (TF.js's arraySync(); the same as array()).
+
+        >>> import lamina as lm
+        >>> lm.tensor([[1, 2]], dtype="int32").array_sync()
+        [[1, 2]]
+        """
+        return self.array()
+
+    def dispose(self):
+        """Does nothing: numpy owns a tensor's memory and frees it when the last reference
+        goes. Kept so TF.js code that disposes tensors runs unchanged.
+
+        >>> import lamina as lm
+        >>> t = lm.tensor([1, 2])
+        >>> t.dispose()
+        >>> t.array()
+        [1.0, 2.0]
+        """
 
     def item(self):
         """The value of a one-element tensor as a Python number.
@@ -275,3 +296,59 @@ def as_tensor(value, argument="x", dtype=None):
     if value is None or isinstance(value, (str, bytes, dict)):
         raise TypeError(f"{argument} must be a Tensor, a number, a list or a numpy array, got {type(value).__name__}")
     return Tensor._wrap(to_array(value, dtype, argument=argument))
+
+
+# TF.js's memory management, for code translated from it. numpy owns every tensor's memory and
+# frees it when the last reference goes, so there is nothing to release by hand.
+
+def tidy(name_or_fn, fn=None):
+    """Runs fn() and returns its result (TF.js tf.tidy). In TF.js it frees the tensors fn made;
+    here Python's reference counting already does, so tidy only calls fn. tidy(name, fn) also works.
+
+    >>> import lamina as lm
+    >>> lm.tidy(lambda: lm.tensor([1, 2]).square()).array()
+    [1.0, 4.0]
+    """
+    if fn is None:
+        fn = name_or_fn
+    elif not isinstance(name_or_fn, str):
+        raise TypeError(f"name_or_fn passed to tidy(name, fn) must be a str, got {type(name_or_fn).__name__}")
+    if not callable(fn):
+        raise TypeError(f"tidy() needs a function to run, got {type(fn).__name__}")
+    return fn()
+
+
+def dispose(container):
+    """Does nothing (TF.js tf.dispose): numpy frees a tensor's memory when the last reference
+    to it goes. Accepts a tensor or any structure of them, as TF.js does.
+
+    >>> import lamina as lm
+    >>> lm.dispose([lm.tensor([1]), {"b": lm.tensor([2])}])
+    """
+
+
+def memory():
+    """How many tensors are alive and their bytes (TF.js tf.memory(), keys in snake_case).
+
+    Counted now, by walking the live objects: num_tensors (Tensors and Variables),
+    num_data_buffers (distinct numpy buffers: views share one) and num_bytes (their size).
+    `unreliable` is True, as on TF.js's cpu backend: a tensor nothing refers to any more may
+    still be counted until the garbage collector runs.
+
+    >>> import lamina as lm
+    >>> before = lm.memory()["num_tensors"]
+    >>> t = lm.zeros([4])
+    >>> lm.memory()["num_tensors"] - before, sorted(lm.memory())
+    (1, ['num_bytes', 'num_data_buffers', 'num_tensors', 'reasons', 'unreliable'])
+    """
+    tensors = [o for o in gc.get_objects() if isinstance(o, Tensor)]
+    buffers = {}
+    for t in tensors:
+        base = t._data
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        buffers[id(base)] = base.nbytes
+    return {"num_tensors": len(tensors), "num_data_buffers": len(buffers), "num_bytes": sum(buffers.values()),
+            "unreliable": True,
+            "reasons": ["numpy owns tensor memory and frees it when the last reference goes; tensors "
+                        "waiting for the garbage collector are still counted"]}

@@ -100,7 +100,8 @@ def _set_model_weights(model, pairs, where, strict):
     if strict and targets:
         raise ValueError(f"{where}: {len(targets)} of {total} weights are not set: {','.join(targets)}")
     for weight, array in assignments:
-        weight.val.assign(np.ascontiguousarray(array, weight.val._data.dtype))
+        # np.asarray: np.ascontiguousarray would make a 0-d weight 1-d.
+        weight.val.assign(np.asarray(array, weight.val._data.dtype))
 
 
 # ---------------------------------------------------------------- training config (TF.js loadTrainingConfig)
@@ -178,7 +179,7 @@ def _restore_optimizer(model, pairs, where):
                                      f"the model weight it belongs to ({trainable[i].original_name}) has shape "
                                      f"{trainable[i].shape}")
     try:
-        optimizer.set_weights([{"name": spec["name"], "tensor": Tensor._wrap(np.ascontiguousarray(array))}
+        optimizer.set_weights([{"name": spec["name"], "tensor": Tensor._wrap(np.asarray(array))}
                                for spec, array in pairs])
     except (TypeError, ValueError, NotImplementedError) as error:
         raise ValueError(f"{where}: the optimizer state cannot be restored: {error}") from None

@@ -27,6 +27,10 @@ def _attach_methods():
     """x.op(...) is lm.op(x, ...); Python operators map to the same ops."""
     for name, fn in OPS.items():
         setattr(Tensor, name, fn)
+    # Where TF.js's method puts the tensor elsewhere than first (t.concat(x) is concat([t, ...x])).
+    Tensor.concat = shape._concat_method
+    Tensor.stack = shape._stack_method
+    Tensor.where = logic._where_method
 
     def reflected(fn):
         return lambda self, other: fn(other, self)

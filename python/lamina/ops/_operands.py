@@ -27,7 +27,9 @@ def binary(a, b, op):
 
 
 def unary_float(x, op):
-    """x as a float32 tensor (int32 and bool are converted, as TF.js's unary math ops do).
+    """x as a float32 tensor, for ops with fractional results (sqrt, log, sigmoid...). int32
+    and bool are converted: TF.js's cpu kernels keep int32 there and truncate the result
+    (sqrt of int32 5 is 2); lamina gives the float32 value instead.
 
     >>> from lamina import tensor
     >>> unary_float(tensor([1], dtype="int32"), "exp").dtype

@@ -10,7 +10,7 @@ import numpy as np
 
 from lamina import _core
 from lamina.ops._operands import axes, binary, unary_float
-from lamina.ops.arithmetic import _number, _numeric
+from lamina.ops.arithmetic import _number, _numeric, mul, square, sub
 from lamina.ops.tape import result
 from lamina.tensor import Tensor, as_tensor
 
@@ -45,7 +45,7 @@ def relu(x):
     if x.dtype == "int32":
         v = x._data
         return result(np.maximum(v, 0), (x,), lambda dy: (dy * (v > 0),))
-    return _kernel_activation("relu", x)
+    return _twice_differentiable("relu", x, lambda dy, y: (mul(dy, _step(x)),))
 
 
 def relu6(x):
@@ -117,6 +117,20 @@ def prelu(x, alpha):
     return result(y, (x, alpha), backward)
 
 
+def _twice_differentiable(name, x, backward_ops):
+    """A kernel activation whose gradient is also written with lamina ops (grad of grad)."""
+    v = x._data
+    y = _core.activation(name, v)
+    return result(y, (x,), lambda dy: (_core.activation_backward(name, v, y, _f32(dy)),), backward_ops)
+
+
+def _step(x):
+    """1 where x > 0, else 0, recorded as an op of x with TF.js's zero gradient (so relu's
+    second derivative is 0, not "not connected")."""
+    return result((x._data > 0).astype(np.float32), (x,), lambda dy: (np.zeros_like(dy),),
+                  lambda dy, out: (mul(dy, 0.0),))
+
+
 def sigmoid(x):
     """1 / (1 + e⁻ˣ).
 
@@ -124,7 +138,8 @@ def sigmoid(x):
     >>> lm.sigmoid(lm.tensor([0])).array()
     [0.5]
     """
-    return _kernel_activation("sigmoid", unary_float(x, "sigmoid"))
+    return _twice_differentiable("sigmoid", unary_float(x, "sigmoid"),
+                                 lambda dy, y: (mul(dy, mul(y, sub(1.0, y))),))
 
 
 def tanh(x):
@@ -134,7 +149,8 @@ def tanh(x):
     >>> [round(v, 4) for v in lm.tanh(lm.tensor([-1, 0, 1])).array()]
     [-0.7616, 0.0, 0.7616]
     """
-    return _kernel_activation("tanh", unary_float(x, "tanh"))
+    return _twice_differentiable("tanh", unary_float(x, "tanh"),
+                                 lambda dy, y: (mul(dy, sub(1.0, square(y))),))
 
 
 def softplus(x):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from lamina.ops._operands import binary, unary_float
-from lamina.ops.tape import result
+from lamina.ops.tape import input_needed, result
 from lamina.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -20,7 +20,7 @@ def add(a, b):
     [11.0, 12.0]
     """
     a, b = binary(a, b, "add")
-    return result(a._data + b._data, (a, b), lambda dy: (dy, dy))
+    return result(a._data + b._data, (a, b), lambda dy: (dy, dy), lambda dy, out: (dy, dy))
 
 
 def sub(a, b):
@@ -31,7 +31,7 @@ def sub(a, b):
     [0.0, 1.0]
     """
     a, b = binary(a, b, "sub")
-    return result(a._data - b._data, (a, b), lambda dy: (dy, -dy))
+    return result(a._data - b._data, (a, b), lambda dy: (dy, -dy), lambda dy, out: (dy, neg(dy)))
 
 
 def mul(a, b):
@@ -43,22 +43,29 @@ def mul(a, b):
     """
     a, b = binary(a, b, "mul")
     x, y = a._data, b._data
-    return result(x * y, (a, b), lambda dy: (dy * y, dy * x))
+    return result(x * y, (a, b), lambda dy: (dy * y, dy * x), lambda dy, out: (mul(dy, b), mul(dy, a)))
 
 
 def div(a, b):
-    """a / b, element-wise with broadcasting (int32 / int32 divides as floats, as in TF.js).
+    """a / b, element-wise with broadcasting. int32 / int32 is floor division and stays int32,
+    as TF.js's tf.div (which calls floorDiv then); mixing in a float32 or a Python number
+    divides as floats.
 
     >>> import lamina as lm
     >>> lm.div(lm.tensor([1, 2]), 4).array()
     [0.25, 0.5]
+    >>> lm.div(lm.tensor([7, -7], dtype="int32"), lm.tensor(2, dtype="int32")).array()
+    [3, -4]
     """
     a, b = binary(a, b, "div")
+    if a.dtype == "int32":
+        return floor_div(a, b)
     x, y = a._data, b._data
     if a.dtype != "float32":
         x, y = x.astype(np.float32), y.astype(np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return result(x / y, (a, b), lambda dy: (dy / y, -dy * x / (y * y)))
+        return result(x / y, (a, b), lambda dy: (dy / y, -dy * x / (y * y)),
+                      lambda dy, out: (div(dy, b), neg(div(mul(dy, a), square(b)))))
 
 
 def neg(x):
@@ -69,19 +76,21 @@ def neg(x):
     [-1.0, 2.0]
     """
     x = as_tensor(x)
-    return result(-x._data, (x,), lambda dy: (-dy,))
+    return result(-x._data, (x,), lambda dy: (-dy,), lambda dy, out: (neg(dy),))
 
 
 def square(x):
-    """x².
+    """x²; int32 stays int32 and bool stays bool, as in TF.js (the square of an integer is one).
 
     >>> import lamina as lm
     >>> lm.square(lm.tensor([3])).array()
     [9.0]
+    >>> lm.square(lm.tensor([-3], dtype="int32")).array()
+    [9]
     """
-    x = unary_float(x, "square")
+    x = as_tensor(x)
     v = x._data
-    return result(v * v, (x,), lambda dy: (2.0 * dy * v,))
+    return result(v * v, (x,), lambda dy: (2.0 * dy * v,), lambda dy, out: (mul(mul(dy, 2.0), x),))
 
 
 def sqrt(x):
@@ -95,7 +104,7 @@ def sqrt(x):
     with np.errstate(invalid="ignore"):
         y = np.sqrt(x._data)
     with np.errstate(divide="ignore"):
-        return result(y, (x,), lambda dy: (dy / (2.0 * y),))
+        return result(y, (x,), lambda dy: (dy / (2.0 * y),), lambda dy, out: (div(dy, mul(out, 2.0)),))
 
 
 def exp(x):
@@ -108,7 +117,7 @@ def exp(x):
     x = unary_float(x, "exp")
     with np.errstate(over="ignore"):
         y = np.exp(x._data)
-    return result(y, (x,), lambda dy: (dy * y,))
+    return result(y, (x,), lambda dy: (dy * y,), lambda dy, out: (mul(dy, out),))
 
 
 def log(x):
@@ -121,7 +130,7 @@ def log(x):
     x = unary_float(x, "log")
     v = x._data
     with np.errstate(divide="ignore", invalid="ignore"):
-        return result(np.log(v), (x,), lambda dy: (dy / v,))
+        return result(np.log(v), (x,), lambda dy: (dy / v,), lambda dy, out: (div(dy, x),))
 
 
 # --- TF.js helpers shared by the ops below --------------------------------------------------
@@ -196,7 +205,13 @@ def pow(base, exp):  # noqa: A001 - TF.js's name; lm.pow shadows the builtin onl
             log_base = np.where(x > 0, np.log(x), np.float32(0))
             return d_base, dy * y * log_base
 
-    return result(y, (a, b), backward)
+    def backward_ops(dy, out):
+        if input_needed(1):
+            raise NotImplementedError("Higher-order gradients of pow with respect to its exponent are "
+                                      "not supported yet (the base's are)")
+        return mul(dy, mul(b, pow(a, sub(b, 1.0)))), None
+
+    return result(y, (a, b), backward, backward_ops)
 
 
 def rsqrt(x):

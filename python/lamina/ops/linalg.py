@@ -6,7 +6,7 @@ from lamina import _core
 from lamina.ops._operands import binary
 from lamina.ops.tape import input_needed, result
 
-__all__ = ["matmul"]
+__all__ = ["matmul", "mat_mul"]
 
 
 def _mm(x, y, trans_x=False, trans_y=False):
@@ -15,8 +15,9 @@ def _mm(x, y, trans_x=False, trans_y=False):
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False):
-    """The matrix product op(a)·op(b) of two rank-2 tensors (TF.js tf.matMul); op transposes
-    when transpose_a / transpose_b is set. Rank > 2 multiplies batches of matrices.
+    """The matrix product op(a)·op(b) of two rank-2 tensors (TF.js tf.matMul; lm.mat_mul is the
+    same op); op transposes when transpose_a / transpose_b is set. Rank > 2 multiplies batches
+    of matrices.
 
     >>> import lamina as lm
     >>> lm.matmul(lm.tensor([[1, 2]]), lm.tensor([[3], [4]])).array()
@@ -49,7 +50,17 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
             return (_mm(*ga[0], *ga[1]) if input_needed(0) else None,
                     _mm(*gb[0], *gb[1]) if input_needed(1) else None)
 
-        return result(value, (a, b), backward)
+        def backward_ops(dy, out):
+            # The same products as backward, as lamina ops (for higher-order gradients).
+            if not transpose_a and not transpose_b:
+                return matmul(dy, b, False, True), matmul(a, dy, True, False)
+            if transpose_a and not transpose_b:
+                return matmul(b, dy, False, True), matmul(a, dy, False, False)
+            if not transpose_a and transpose_b:
+                return matmul(dy, b, False, False), matmul(dy, a, True, False)
+            return matmul(b, dy, True, True), matmul(dy, a, True, True)
+
+        return result(value, (a, b), backward, backward_ops)
 
     xt = np.swapaxes(x, -1, -2) if transpose_a else x
     yt = np.swapaxes(y, -1, -2) if transpose_b else y
@@ -61,3 +72,6 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
                 np.swapaxes(db, -1, -2) if transpose_b else db)
 
     return result(np.matmul(xt, yt), (a, b), batched_backward)
+
+
+mat_mul = matmul  # TF.js's tf.matMul, snake_cased; matmul is the same op

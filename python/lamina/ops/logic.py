@@ -63,6 +63,16 @@ def where(condition, a, b):
     return result(np.where(c, a._data, b._data), (a, b), lambda dy: (dy * c, dy * ~c))
 
 
+def _where_method(self, condition, x):
+    """t.where(condition, x): TF.js's method form, lm.where(condition, t, x) (t where true).
+
+    >>> import lamina as lm
+    >>> lm.tensor([1, 2]).where(lm.tensor([True, False]), lm.tensor([-1, -2])).array()
+    [1.0, -2.0]
+    """
+    return where(condition, self, x)
+
+
 def _broadcast_shape(op, *shapes):
     try:
         return np.broadcast_shapes(*[tuple(s) for s in shapes])

@@ -6,9 +6,9 @@ import math
 import numpy as np
 
 from lamina.ops._operands import axes, unary_float
-from lamina.ops.arithmetic import square, sub
+from lamina.ops.arithmetic import mul, square, sub
 from lamina.ops.shape import reshape
-from lamina.ops.tape import result
+from lamina.ops.tape import broadcast_to, result
 from lamina.tensor import Tensor, as_tensor
 
 __all__ = ["sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all", "moments", "norm"]
@@ -27,13 +27,20 @@ def _expand_back(dy, shape, reduced, keep_dims):
     return np.broadcast_to(dy, shape)
 
 
+def _expand_back_op(dy, shape, reduced, keep_dims):
+    """_expand_back with lamina ops on a Tensor (for higher-order gradients)."""
+    if not keep_dims and reduced:
+        dy = reshape(dy, [1 if i in reduced else n for i, n in enumerate(shape)])
+    return broadcast_to(dy, shape)
+
+
 def _without(shape, reduced):
     """shape with the reduced axes removed (keep_dims=False)."""
     return tuple(n for i, n in enumerate(shape) if i not in reduced)
 
 
 def _numeric(x):
-    """bool reduces as int32, as TF.js's max, min and prod do."""
+    """bool reduces as int32, as TF.js's prod does."""
     return Tensor._wrap(x._data.astype(np.int32)) if x.dtype == "bool" else x
 
 
@@ -48,7 +55,8 @@ def sum(x, axis=None, keep_dims=False):  # noqa: A001 - TF.js's name
     red = _reduced_axes(axis, x.rank)
     v = x._data.astype(np.int32) if x.dtype == "bool" else x._data
     value = np.sum(v, axis=red, keepdims=keep_dims, dtype=v.dtype)
-    return result(value, (x,), lambda dy: (_expand_back(dy, x._data.shape, red, keep_dims),))
+    return result(value, (x,), lambda dy: (_expand_back(dy, x._data.shape, red, keep_dims),),
+                  lambda dy, out: (_expand_back_op(dy, x._data.shape, red, keep_dims),))
 
 
 def mean(x, axis=None, keep_dims=False):
@@ -63,12 +71,13 @@ def mean(x, axis=None, keep_dims=False):
     count = int(np.prod([x._data.shape[i] for i in red], dtype=np.int64)) if red else 1
     value = np.mean(x._data, axis=red, keepdims=keep_dims, dtype=np.float32)
     return result(value.astype(np.float32), (x,),
-                  lambda dy: (_expand_back(dy / np.float32(count), x._data.shape, red, keep_dims),))
+                  lambda dy: (_expand_back(dy / np.float32(count), x._data.shape, red, keep_dims),),
+                  lambda dy, out: (_expand_back_op(mul(dy, 1.0 / count), x._data.shape, red, keep_dims),))
 
 
 def _extreme(reduce, name, x, axis, keep_dims):
     """max or min over axis; the gradient goes to every position equal to the result."""
-    x = _numeric(as_tensor(x))
+    x = as_tensor(x)
     red = _reduced_axes(axis, x.rank)
     if _has_empty(x._data.shape, red):
         raise ValueError(f"{name}: cannot reduce an empty axis (x has shape {x.shape}, axis {axis})")
@@ -88,7 +97,7 @@ def _has_empty(shape, reduced):
 
 
 def max(x, axis=None, keep_dims=False):  # noqa: A001 - TF.js's name
-    """Maximum over `axis` (all axes by default); bool is reduced as int32, as in TF.js.
+    """Maximum over `axis` (all axes by default); the dtype is kept (bool too), as in TF.js.
 
     Its gradient goes to every position that equals the maximum (ties all receive it).
 
@@ -100,7 +109,7 @@ def max(x, axis=None, keep_dims=False):  # noqa: A001 - TF.js's name
 
 
 def min(x, axis=None, keep_dims=False):  # noqa: A001 - TF.js's name
-    """Minimum over `axis` (all axes by default); bool is reduced as int32, as in TF.js.
+    """Minimum over `axis` (all axes by default); the dtype is kept (bool too), as in TF.js.
 
     Its gradient goes to every position that equals the minimum (ties all receive it).
 
@@ -147,36 +156,50 @@ def prod(x, axis=None, keep_dims=False):
         _expand_back(dy, x._data.shape, red, keep_dims) * _product_of_others(x._data, red),))
 
 
-def _arg_extreme(reduce, name, x, axis):
+def _arg_extreme(reduce, name, x, axis, nan_loses):
     x = as_tensor(x)
     if x.rank == 0:
         raise ValueError(f"{name}: x must have rank 1 or more to index along an axis, got a scalar")
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{name}: axis must be an int, got {axis!r}")
     (a,) = axes(axis, x.rank)
-    value = reduce(x._data, axis=a).astype(np.int32)
+    v = x._data
+    if v.dtype == np.float32 and np.isnan(v).any():
+        # TF.js's kernel starts from the first value and moves only on a strictly better one:
+        # a NaN never wins a comparison, so NaNs are skipped, but a NaN first gives index 0.
+        value = np.where(np.isnan(np.take(v, 0, axis=a)), 0,
+                         reduce(np.where(np.isnan(v), np.float32(nan_loses), v), axis=a))
+    else:
+        value = reduce(v, axis=a)
     # TF.js's ArgMax/ArgMin gradient is zeros: the index does not move with x.
-    return result(value, (x,), lambda dy: (np.zeros(x._data.shape, np.float32),))
+    return result(value.astype(np.int32), (x,), lambda dy: (np.zeros(x._data.shape, np.float32),))
 
 
 def argmax(x, axis=0):
     """Index (int32) of the largest value along `axis` (default 0, as in TF.js); the first on ties.
 
+    NaNs are skipped as TF.js's kernel skips them (argmax of [1, NaN, 3] is 2), except that
+    a NaN in the first position gives 0.
+
     >>> import lamina as lm
     >>> lm.argmax(lm.tensor([[1, 5], [4, 3]]), axis=1).array()
     [1, 0]
+    >>> lm.argmax(lm.tensor([1, float("nan"), 3])).item()
+    2
     """
-    return _arg_extreme(np.argmax, "argmax", x, axis)
+    return _arg_extreme(np.argmax, "argmax", x, axis, -np.inf)
 
 
 def argmin(x, axis=0):
     """Index (int32) of the smallest value along `axis` (default 0, as in TF.js); the first on ties.
 
+    NaNs are skipped as in argmax (a NaN in the first position gives 0).
+
     >>> import lamina as lm
     >>> lm.argmin(lm.tensor([[1, 5], [3, 4]])).array()
     [0, 1]
     """
-    return _arg_extreme(np.argmin, "argmin", x, axis)
+    return _arg_extreme(np.argmin, "argmin", x, axis, np.inf)
 
 
 def _boolean(x, name):

@@ -31,7 +31,8 @@ def reshape(x, shape):
     if shape.count(-1) > 1 or (-1 in shape and (known == 0 or x.size % known)) or \
             (-1 not in shape and known != x.size):
         raise ValueError(f"Size({x.size}) must match the product of shape {shape}")
-    return result(readable(x).reshape(shape), (x,), lambda dy: (dy.reshape(x._data.shape),))
+    return result(readable(x).reshape(shape), (x,), lambda dy: (dy.reshape(x._data.shape),),
+                  lambda dy, out: (reshape(dy, x.shape),))
 
 
 def _is_int(value):
@@ -183,6 +184,36 @@ def stack(tensors, axis=0):
     axis = _insertion_axis(axis, first.rank)
     return result(np.stack([t._data for t in tensors], axis=axis), tuple(tensors),
                   lambda dy: [np.take(dy, i, axis=axis) for i in range(len(tensors))])
+
+
+def _others(x, op):
+    """The `x` of a method form (t.concat(x), t.stack(x)): one tensor or a list of them."""
+    if isinstance(x, (Tensor, np.ndarray)):
+        return [x]
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    raise TypeError(f"x passed to Tensor.{op} must be a Tensor or a list of tensors, got {type(x).__name__}")
+
+
+def _concat_method(self, x, axis=0):
+    """t.concat(x, axis=0): TF.js's method form, lm.concat([t, *x], axis); x is one tensor or a list.
+
+    >>> import lamina as lm
+    >>> a = lm.tensor([1, 2])
+    >>> a.concat(lm.tensor([3])).array(), a.concat([lm.tensor([3]), lm.tensor([4])]).array()
+    ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0])
+    """
+    return concat([self] + _others(x, "concat"), axis)
+
+
+def _stack_method(self, x, axis=0):
+    """t.stack(x, axis=0): TF.js's method form, lm.stack([t, *x], axis); x is one tensor or a list.
+
+    >>> import lamina as lm
+    >>> lm.tensor([1, 2]).stack(lm.tensor([3, 4]), axis=1).array()
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
+    return stack([self] + _others(x, "stack"), axis)
 
 
 def unstack(x, axis=0):

@@ -6,6 +6,10 @@ backward)`. When no gradient is being taken that is all it costs; inside `grad`,
 (or, for `variable_grads`, a trainable Variable) is appended to the tape with its backward
 closure. Taking the gradient walks the tape once, backwards, and each input's gradient is
 summed back to its shape where numpy broadcasting widened it.
+
+Higher-order gradients (`grad(grad(f))`, as TF.js): an op may also give `backward_ops`, its
+gradient written with lamina ops on Tensors. When a gradient is taken while an outer gradient
+is being recorded, the walk uses those, so the outer tape records the backward pass itself.
 """
 
 import numpy as np
@@ -14,7 +18,7 @@ from lamina.tensor import Tensor, Variable, as_tensor
 
 __all__ = [
     "result", "unbroadcast", "input_needed", "grad", "grads", "value_and_grad", "value_and_grads",
-    "variable_grads", "custom_grad", "no_grad",
+    "variable_grads", "custom_grad", "no_grad", "sum_to", "broadcast_to",
 ]
 
 
@@ -48,7 +52,7 @@ class _Tape:
         if id(y) not in self.tracked:
             return [None] * len(sources)
         grads = {id(y): dy}
-        for output, inputs, backward in reversed(self.nodes):
+        for output, inputs, backward, _ in reversed(self.nodes):
             g = grads.pop(id(output), None)
             if g is None:
                 continue
@@ -61,17 +65,47 @@ class _Tape:
                 grads[id(x)] = gx if previous is None else previous + gx
         return [grads.get(id(s)) for s in sources]
 
+    def recorded_gradients(self, y, dy, sources):
+        """As gradients, but computed with lamina ops (each node's backward_ops) on Tensors, so
+        that an outer tape records them: the gradients can be differentiated again."""
+        if id(y) not in self.tracked:
+            return [None] * len(sources)
+        grads = {id(y): Tensor._wrap(dy)}
+        for output, inputs, backward, backward_ops in reversed(self.nodes):
+            g = grads.pop(id(output), None)
+            if g is None:
+                continue
+            if backward_ops is None:
+                raise NotImplementedError(
+                    f"Higher-order gradients (a gradient taken inside another) are not supported yet through "
+                    f"an op whose gradient is numpy-only ({backward.__qualname__}); they are through {_TWICE}")
+            _needed[0] = [id(x) in self.tracked for x in inputs]
+            for x, gx in zip(inputs, backward_ops(g, output)):
+                if gx is None or id(x) not in self.tracked:
+                    continue
+                if gx.shape != x.shape:
+                    gx = sum_to(gx, x._data.shape)
+                previous = grads.get(id(x))
+                grads[id(x)] = gx if previous is None else _add(previous, gx)
+        return [grads.get(id(s)) for s in sources]
+
+
+_TWICE = ("add, sub, mul, div, neg, square, sqrt, exp, log, pow (its base), relu, sigmoid, tanh, sum, "
+          "mean, reshape and matmul")
+
 
 _tapes = []  # the active tapes, innermost last
 _needed = [()]  # while a backward closure runs: which of its op's inputs need a gradient
 _paused = [0]  # > 0 while backward closures run or inside no_grad
 
 
-def result(value, inputs, backward):
+def result(value, inputs, backward, backward_ops=None):
     """Wraps an op's value as a Tensor and records the op when a gradient is being taken.
 
     `backward(dy)` receives the output's gradient as a numpy array and returns one numpy
     array (or None) per input, in the output's broadcast shape or the input's own.
+    `backward_ops(dy, out)`, if given, does the same with lamina ops on Tensors (dy and the
+    op's output), which makes the op differentiable twice.
 
     >>> import numpy as np
     >>> from lamina.ops.tape import result
@@ -84,7 +118,7 @@ def result(value, inputs, backward):
     if _tapes and not _paused[0]:
         for tape in _tapes:
             if any([tape.leads_back(x) for x in inputs]):
-                tape.nodes.append((out, inputs, backward))
+                tape.nodes.append((out, inputs, backward, backward_ops))
                 tape.watch(out)
     return out
 
@@ -116,6 +150,36 @@ def unbroadcast(g, shape):
     if stretched:
         g = g.sum(axis=stretched, keepdims=True)
     return g.reshape(shape)
+
+
+def sum_to(g, shape):
+    """The Tensor g summed over the axes broadcasting added or stretched to reach `shape`
+    (unbroadcast as an op, so higher-order gradients can pass through it).
+
+    >>> from lamina import tensor
+    >>> sum_to(tensor([[1.0, 2.0], [3.0, 4.0]]), (2,)).array()
+    [4.0, 6.0]
+    """
+    source = tuple(g._data.shape)
+    return result(unbroadcast(g._data, shape), (g,), lambda dy: (np.broadcast_to(dy, source),),
+                  lambda dy, out: (broadcast_to(dy, source),))
+
+
+def broadcast_to(g, shape):
+    """The Tensor g broadcast to `shape` (sum_to's gradient, and the other way round).
+
+    >>> from lamina import tensor
+    >>> broadcast_to(tensor([1.0, 2.0]), (2, 2)).array()
+    [[1.0, 2.0], [1.0, 2.0]]
+    """
+    source = tuple(g._data.shape)
+    return result(np.broadcast_to(g._data, shape), (g,), lambda dy: (unbroadcast(dy, source),),
+                  lambda dy, out: (sum_to(dy, source),))
+
+
+def _add(a, b):
+    """a + b for two float32 Tensors of one shape (gradients add up where a tensor is used twice)."""
+    return result(a._data + b._data, (a, b), lambda dy: (dy, dy), lambda dy, out: (dy, dy))
 
 
 class no_grad:
@@ -170,15 +234,23 @@ def _value_and_grads(f, xs, dy, where):
         tape.watch(x)
     y = _run_taped(tape, f, xs)
     seed = _seed(y, dy, where)
-    _paused[0] += 1
-    try:
-        raw = tape.gradients(y, seed, xs)
-    finally:
-        _paused[0] -= 1
+    raw = _walk(tape, y, seed, xs)
     if any(g is None for g in raw):
         raise ValueError("Cannot compute gradient of y=f(x) with respect to x. Make sure that the f "
                          "you passed encloses all operations that lead from x to y.")
-    return y, [Tensor._wrap(g) for g in raw]
+    return y, [g if isinstance(g, Tensor) else Tensor._wrap(g) for g in raw]
+
+
+def _walk(tape, y, seed, sources):
+    """The tape's gradients: recorded with lamina ops when an outer gradient is being taken
+    (grad inside grad), else with numpy and nothing recorded."""
+    if _tapes and not _paused[0]:
+        return tape.recorded_gradients(y, seed, sources)
+    _paused[0] += 1
+    try:
+        return tape.gradients(y, seed, sources)
+    finally:
+        _paused[0] -= 1
 
 
 def grad(f):
@@ -271,12 +343,8 @@ def variable_grads(f, var_list=None):
     if y.rank != 0:
         raise ValueError(f"The f passed in variableGrads(f) must return a scalar, but it returned a rank-{y.rank} tensor")
     touched = [t for t in tape.keep if isinstance(t, Variable)]
-    _paused[0] += 1
-    try:
-        raw = tape.gradients(y, np.ones((), np.float32), touched)
-    finally:
-        _paused[0] -= 1
-    named = {v.name: Tensor._wrap(g) for v, g in zip(touched, raw) if g is not None}
+    raw = _walk(tape, y, np.ones((), np.float32), touched)
+    named = {v.name: g if isinstance(g, Tensor) else Tensor._wrap(g) for v, g in zip(touched, raw) if g is not None}
     if not named:
         raise ValueError("Cannot find a connection between any variable and the result of the loss "
                          "function y=f(x). Please make sure the operations that use variables are "
