@@ -700,6 +700,52 @@ def test_bad_zip_arguments_use_tfjs_text():
         lm.data.array([1]).concatenate([2])
 
 
+def test_zip_of_a_structure_that_contains_itself_is_refused_as_tfjs():
+    # TF.js's deepMap: "Circular references are not supported." (lamina: at once, naming where)
+    ds = lm.data.array([1, 2])
+    looped_dict = {"xs": ds}
+    looped_dict["self"] = looped_dict
+    with pytest.raises(ValueError, match=r"^Circular references are not supported\. \(datasets\['self'\] is "
+                                         r"datasets, which contains it\)$"):
+        lm.data.zip(looped_dict)
+    looped_list = [ds]
+    looped_list.append({"inner": looped_list})
+    with pytest.raises(ValueError, match=r"Circular references are not supported\. \(datasets\[1\]\['inner'\] "
+                                         r"is datasets, which contains it\)"):
+        lm.data.zip(looped_list)
+
+
+def test_zip_accepts_one_container_in_two_places():
+    # a shared (acyclic) part is not a cycle: TF.js's deepMap memoizes it and zips it twice
+    ds = lm.data.array([1, 2])
+    shared = {"a": ds}
+    assert lm.data.zip({"left": shared, "right": shared}).to_array() == [
+        {"left": {"a": 1}, "right": {"a": 1}}, {"left": {"a": 2}, "right": {"a": 2}}]
+
+
+def test_batching_an_element_that_contains_itself_is_refused_as_tfjs():
+    element = {"x": 1.0, "more": {}}
+    element["more"]["back"] = element
+    with pytest.raises(ValueError, match=r"batch: Circular references are not supported\. \(in element 0 of "
+                                         r"the batch, element\['more'\]\['back'\] is the dict at the top level"):
+        lm.data.generator(lambda: iter([element, element])).batch(2).to_array()
+    pair = ({"x": 1.0},)
+    pair[0]["pair"] = pair
+    with pytest.raises(ValueError, match=r"element\[0\]\['pair'\] is the tuple at the top level"):
+        lm.data.generator(lambda: iter([pair])).batch(1).to_array()
+
+
+def test_array_hands_out_items_that_contain_themselves_as_tfjs():
+    # TF.js's array() gives such items unchanged; lamina's fresh copy keeps the cycle
+    item = {"x": 1, "parts": [2]}
+    item["self"] = item
+    item["parts"].append(item["parts"])
+    copy = lm.data.array([item]).to_array()[0]
+    assert copy is not item and copy["self"] is copy and copy["x"] == 1
+    assert copy["parts"] is not item["parts"] and copy["parts"][1] is copy["parts"] and copy["parts"][0] == 2
+    assert lm.data.array([item]).map(lambda e: e["self"]["x"]).to_array() == [1]
+
+
 def test_batching_elements_of_the_wrong_form():
     with pytest.raises(ValueError, match=r"element 0 of the batch has keys \['a'\] at the top level, "
                                          r"element 1 has \['b'\]"):
