@@ -249,6 +249,160 @@ def test_for_each_async_does_not_block_the_event_loop_on_a_slow_source():
 def test_to_array_of_an_infinite_dataset_is_refused():
     with pytest.raises(ValueError, match="Can not convert infinite data stream to array."):
         lm.data.array([1]).repeat().to_array()
+    with pytest.raises(ValueError, match="Can not convert infinite data stream to array."):
+        lm.data.array([1]).repeat().to_array_async()  # at the call, before any await
+
+
+def _line_of(marker):
+    """The line number in this file of the line ending with the comment `# <marker>`."""
+    with open(__file__, encoding="utf-8") as f:
+        return next(number for number, line in enumerate(f, 1) if line.rstrip().endswith(f"# {marker}"))
+
+
+def test_for_each_async_never_awaited_warns_at_the_call_with_the_fix():
+    # Python's own warning ("coroutine ... was never awaited", pointing into lamina) is what
+    # users miss; lamina's names their line and the synchronous method, and only it is given.
+    seen = []
+    with pytest.warns(RuntimeWarning) as caught:
+        lm.data.array([1, 2]).for_each_async(seen.append)  # unawaited for_each_async
+        gc.collect()
+    assert seen == []
+    assert len(caught) == 1
+    warning = caught[0]
+    assert str(warning.message) == (
+        "ds.for_each_async(f) was never awaited, so it did nothing. Use ds.for_each(f), which runs at once, "
+        "or `await ds.for_each_async(f)` inside an async function (from plain code: "
+        "asyncio.run(ds.for_each_async(f))).")
+    assert (warning.filename, warning.lineno) == (__file__, _line_of("unawaited for_each_async"))
+
+
+def test_every_async_method_never_awaited_warns_with_its_sync_form():
+    it = lm.data.array([1, 2]).iterator()
+    for make, sync_call in ((lambda: lm.data.array([1]).to_array_async(), "ds.to_array()"),
+                            (lambda: it.next_async(), "it.next()")):
+        with pytest.warns(RuntimeWarning, match=rf"was never awaited, so it did nothing. Use {sync_call}") as caught:
+            make()
+            gc.collect()
+        assert len(caught) == 1
+    assert it.next() == {"value": 1, "done": False}  # the unawaited next_async read nothing
+
+
+def test_awaited_or_closed_async_calls_do_not_warn():
+    # pytest turns any warning into an error here: none may come from these
+    async def main():
+        seen = []
+        await lm.data.array([1, 2]).for_each_async(seen.append)
+        task = asyncio.create_task(lm.data.array([3]).for_each_async(seen.append))
+        gathered = await asyncio.gather(lm.data.array([4, 5]).to_array_async(), task)
+        return seen, gathered
+
+    assert asyncio.run(main()) == ([1, 2, 3], [[4, 5], None])
+    lm.data.array([1]).for_each_async(print).close()  # closed on purpose: not forgotten
+    gc.collect()
+
+
+def test_async_methods_check_their_arguments_at_the_call():
+    with pytest.raises(TypeError, match="f must be a function, got int"):
+        lm.data.array([1]).for_each_async(3)
+
+
+def test_an_unawaited_call_shows_what_it_is():
+    pending = lm.data.array([1]).for_each_async(print)
+    assert repr(pending) == ("<ds.for_each_async(f): an awaitable that has not run; `await` it, or call "
+                             "ds.for_each(f) to run at once>")
+    pending.close()
+
+
+def test_to_array_async_equals_to_array():
+    ds = lm.data.array([1, 2, 3, 4, 5]).shuffle(5, seed=3, reshuffle_each_iteration=False).batch(2)
+
+    async def main():
+        return await ds.to_array_async()
+
+    assert values(asyncio.run(main())) == values(ds.to_array())
+
+
+# --- iterator() ---------------------------------------------------------------------------
+
+
+def test_iterator_gives_tfjs_iterator_results():
+    # TF.js's LazyIterator.next(): {value, done: false} per element, then {value: null, done: true}
+    it = lm.data.array([1, 2]).iterator()
+    assert [it.next(), it.next(), it.next(), it.next()] == [
+        {"value": 1, "done": False}, {"value": 2, "done": False},
+        {"value": None, "done": True}, {"value": None, "done": True}]
+
+
+def test_iterator_is_a_python_iterator_over_one_fresh_pass():
+    ds = lm.data.generator(lambda: iter(range(4)))
+    it = ds.iterator()
+    assert iter(it) is it and next(it) == 0 and it.next() == {"value": 1, "done": False}
+    assert list(it) == [2, 3] and list(ds.iterator()) == [0, 1, 2, 3]
+    with pytest.raises(StopIteration):
+        next(it)
+
+
+def test_iterator_close_stops_the_pass_and_its_prefetch_thread():
+    ds = lm.data.generator(lambda: iter(range(100))).prefetch(2)
+    with ds.iterator() as it:
+        assert it.next() == {"value": 0, "done": False}
+        assert prefetch_threads()
+    assert not prefetch_threads()
+    assert it.next() == {"value": None, "done": True}
+    plain = lm.data.Dataset(lambda: iter([1, 2, 3])).iterator()  # a stream without close() of its own
+    plain.close()
+    assert list(plain) == []
+
+
+def test_iterator_as_translated_from_tfjs_async_code():
+    # const it = await ds.iterator(); let r = await it.next(); while (!r.done) { ...; r = await it.next(); }
+    async def main():
+        it = await lm.data.array([1, 2, 3]).iterator()
+        seen = []
+        result = await it.next_async()
+        while not result["done"]:
+            seen.append(result["value"])
+            result = await it.next_async()
+        return seen
+
+    assert asyncio.run(main()) == [1, 2, 3]
+
+
+def test_concurrent_next_async_calls_read_one_element_each():
+    def slowly():
+        for i in range(6):
+            time.sleep(0.01)
+            yield i
+
+    async def main():
+        it = lm.data.generator(slowly).iterator()
+        return await asyncio.gather(*(it.next_async() for _ in range(7)))
+
+    results = asyncio.run(main())
+    assert sorted(r["value"] for r in results if not r["done"]) == [0, 1, 2, 3, 4, 5]
+    assert sum(r["done"] for r in results) == 1
+
+
+def test_cancelling_for_each_async_mid_read_stops_the_pass():
+    closed = threading.Event()
+
+    def slow():
+        try:
+            for i in range(1000):
+                time.sleep(0.02)
+                yield i
+        finally:
+            closed.set()
+
+    async def main():
+        task = asyncio.create_task(lm.data.generator(slow).for_each_async(lambda x: None))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert closed.wait(2.0)
 
 
 # --- sizes --------------------------------------------------------------------------------
@@ -698,6 +852,52 @@ def test_bad_zip_arguments_use_tfjs_text():
         lm.data.zip({"xs": lm.data.array([1]), "ys": 3})
     with pytest.raises(TypeError, match="concatenate: dataset must be an lm.data.Dataset, got list"):
         lm.data.array([1]).concatenate([2])
+
+
+def test_zip_of_a_structure_that_contains_itself_is_refused_as_tfjs():
+    # TF.js's deepMap: "Circular references are not supported." (lamina: at once, naming where)
+    ds = lm.data.array([1, 2])
+    looped_dict = {"xs": ds}
+    looped_dict["self"] = looped_dict
+    with pytest.raises(ValueError, match=r"^Circular references are not supported\. \(datasets\['self'\] is "
+                                         r"datasets, which contains it\)$"):
+        lm.data.zip(looped_dict)
+    looped_list = [ds]
+    looped_list.append({"inner": looped_list})
+    with pytest.raises(ValueError, match=r"Circular references are not supported\. \(datasets\[1\]\['inner'\] "
+                                         r"is datasets, which contains it\)"):
+        lm.data.zip(looped_list)
+
+
+def test_zip_accepts_one_container_in_two_places():
+    # a shared (acyclic) part is not a cycle: TF.js's deepMap memoizes it and zips it twice
+    ds = lm.data.array([1, 2])
+    shared = {"a": ds}
+    assert lm.data.zip({"left": shared, "right": shared}).to_array() == [
+        {"left": {"a": 1}, "right": {"a": 1}}, {"left": {"a": 2}, "right": {"a": 2}}]
+
+
+def test_batching_an_element_that_contains_itself_is_refused_as_tfjs():
+    element = {"x": 1.0, "more": {}}
+    element["more"]["back"] = element
+    with pytest.raises(ValueError, match=r"batch: Circular references are not supported\. \(in element 0 of "
+                                         r"the batch, element\['more'\]\['back'\] is the dict at the top level"):
+        lm.data.generator(lambda: iter([element, element])).batch(2).to_array()
+    pair = ({"x": 1.0},)
+    pair[0]["pair"] = pair
+    with pytest.raises(ValueError, match=r"element\[0\]\['pair'\] is the tuple at the top level"):
+        lm.data.generator(lambda: iter([pair])).batch(1).to_array()
+
+
+def test_array_hands_out_items_that_contain_themselves_as_tfjs():
+    # TF.js's array() gives such items unchanged; lamina's fresh copy keeps the cycle
+    item = {"x": 1, "parts": [2]}
+    item["self"] = item
+    item["parts"].append(item["parts"])
+    copy = lm.data.array([item]).to_array()[0]
+    assert copy is not item and copy["self"] is copy and copy["x"] == 1
+    assert copy["parts"] is not item["parts"] and copy["parts"][1] is copy["parts"] and copy["parts"][0] == 2
+    assert lm.data.array([item]).map(lambda e: e["self"]["x"]).to_array() == [1]
 
 
 def test_batching_elements_of_the_wrong_form():

@@ -55,15 +55,17 @@ def test_quoted_fields(write):
 
 
 def test_quoting_matches_pythons_csv_module(write):
-    # An independent oracle: random fields with delimiters, quotes and newlines, written by
-    # the stdlib writer (quoting as needed or always) and read back by both readers.
+    # An independent oracle: random fields with delimiters, quotes, "\n" and "\r", written by
+    # the stdlib writer (quoting as needed or always) and read back by both readers. (The
+    # writer quotes a "\r" only when it is in its lineterminator; the stdlib reader ends a
+    # record at an unquoted "\r", where TF.js does not: see the test below.)
     rng = random.Random(0)
-    alphabet = ['a', 'b', ',', '"', ' ', '\n', 'x', '1']
+    alphabet = ['a', 'b', ',', '"', ' ', '\n', '\r', 'x', '1']
     rows = [["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(3)] for _ in range(200)]
-    for quoting in (stdlib_csv.QUOTE_MINIMAL, stdlib_csv.QUOTE_ALL):
+    for quoting, line_end in ((stdlib_csv.QUOTE_MINIMAL, "\r\n"), (stdlib_csv.QUOTE_ALL, "\n")):
         path = write("", f"fuzz{quoting}.csv")
         with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = stdlib_csv.writer(f, quoting=quoting, lineterminator="\n")
+            writer = stdlib_csv.writer(f, quoting=quoting, lineterminator=line_end)
             writer.writerow(["c0", "c1", "c2"])
             writer.writerows(rows)
         with open(path, newline="", encoding="utf-8") as f:
@@ -165,6 +167,32 @@ def test_delimiters(write):
 def test_windows_line_endings_and_file_urls(write):
     path = write("a,b\r\n1,2\r\n", newline="")
     assert lm.data.csv(f"file://{path}").to_array() == [{"a": 1, "b": 2}]
+
+
+def test_a_lone_carriage_return_stays_in_its_field_as_tfjs(write):
+    # TF.js splits the text at "\n" and drops one "\r" before it (TextLineDataset); any other
+    # "\r" is an ordinary character of its field, quoted or not.
+    path = write('id,text\r\n1,a\rb\r\n2,"c\rd"\n3,e\r\r\n4,"f,\rg"\r\n', newline="")
+    rows = lm.data.csv(path, column_configs={"text": {"dtype": "string"}}).to_array()
+    assert rows == [{"id": 1, "text": "a\rb"}, {"id": 2, "text": "c\rd"}, {"id": 3, "text": "e\r"},
+                    {"id": 4, "text": "f,\rg"}]
+    # the header line too, and a number followed by a lone "\r" is still the number (JS's Number)
+    path = write('a\rb,c\n1\r,2\n', "header.csv", newline="")
+    ds = lm.data.csv(path)
+    assert ds.column_names() == ["a\rb", "c"] and ds.to_array() == [{"a\rb": 1.0, "c": 2.0}]
+    # with delim_whitespace only spaces and tabs separate fields
+    path = write("a b\nx\ry 2\n", "blanks.csv", newline="")
+    assert lm.data.csv(path, delim_whitespace=True).to_array() == [{"a": "x\ry", "b": 2.0}]
+
+
+def test_line_breaks_inside_a_quoted_field_are_kept_as_written(write):
+    # RFC 4180, as Python's csv module reads it (lamina's choice; TF.js refuses these fields)
+    text = 'id,text\r\n1,"two\r\nlines"\r\n2,"unix\nbreak"\n'
+    path = write(text, newline="")
+    rows = lm.data.csv(path, column_configs={"text": {"dtype": "string"}}).to_array()
+    with open(path, newline="", encoding="utf-8") as f:
+        expected = list(stdlib_csv.reader(f))[1:]
+    assert [r["text"] for r in rows] == [row[1] for row in expected] == ["two\r\nlines", "unix\nbreak"]
 
 
 def test_bad_configs_and_files(write, tmp_path):

@@ -2,7 +2,9 @@
 
 Sources (`array`, `generator`, `func`, `zip`, `csv`) make a `Dataset`; its transforms
 (`batch`, `shuffle`, `map`, `filter`, `repeat`, `take`, `skip`, `concatenate`, `prefetch`)
-each return a new one, computed lazily, one element at a time.
+each return a new one, computed lazily, one element at a time. Read one with a `for` loop,
+`for_each(f)`, `to_array()` or `iterator()`; the `*_async` forms are for async code and must
+be awaited.
 
 >>> import lamina as lm
 >>> def samples():

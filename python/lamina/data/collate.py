@@ -26,10 +26,12 @@ from lamina.tensor import Tensor
 __all__ = ["collate"]
 
 
-def collate(rows, where=""):
+def collate(rows, where="", enclosing=None):
     """One batch from a non-empty list of same-structured elements.
 
-    `where` names the position inside the element (e.g. `["xs"]`) for error messages.
+    `where` names the position inside the element (e.g. `["xs"]`) for error messages;
+    `enclosing` maps the ids of the dicts and tuples around that position to their places,
+    to refuse an element that contains itself (as TF.js's deepBatchConcat does).
 
     >>> import lamina as lm
     >>> xs, ys = collate([(lm.tensor([1, 2]), 0), (lm.tensor([3, 4]), 1)])
@@ -37,10 +39,21 @@ def collate(rows, where=""):
     ([[1.0, 2.0], [3.0, 4.0]], [0.0, 1.0])
     """
     first = rows[0]
-    if isinstance(first, dict):
-        return _collate_dict(rows, where)
-    if isinstance(first, tuple):
-        return _collate_tuple(rows, where)
+    if isinstance(first, (dict, tuple)):
+        enclosing = {} if enclosing is None else enclosing
+        # the walk follows element 0's structure (the others must match it), so only its
+        # containers can make a cycle
+        if id(first) in enclosing:
+            raise ValueError(f"batch: Circular references are not supported. (in element 0 of the batch, "
+                             f"{_place(where)} is the {type(first).__name__} at {_place(enclosing[id(first)])}, "
+                             "which contains it)")
+        enclosing[id(first)] = where
+        try:
+            if isinstance(first, dict):
+                return _collate_dict(rows, where, enclosing)
+            return _collate_tuple(rows, where, enclosing)
+        finally:
+            del enclosing[id(first)]
     if isinstance(first, str):
         _check_all(rows, str, where, "a str")
         return list(rows)
@@ -55,24 +68,24 @@ def collate(rows, where=""):
                     "be Tensors, numpy arrays, numbers, bools, nested lists, str, or dicts/tuples of these")
 
 
-def _collate_dict(rows, where):
+def _collate_dict(rows, where, enclosing):
     keys = list(rows[0])
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or set(row) != set(keys):
             got = sorted(row) if isinstance(row, dict) else type(row).__name__
             raise ValueError(f"batch: elements must all have the same structure; element 0 of the batch has "
                              f"keys {keys} at {_place(where)}, element {i} has {got}")
-    return {key: collate([row[key] for row in rows], f"{where}[{key!r}]") for key in keys}
+    return {key: collate([row[key] for row in rows], f"{where}[{key!r}]", enclosing) for key in keys}
 
 
-def _collate_tuple(rows, where):
+def _collate_tuple(rows, where, enclosing):
     length = len(rows[0])
     for i, row in enumerate(rows):
         if not isinstance(row, tuple) or len(row) != length:
             got = f"{len(row)} items" if isinstance(row, tuple) else type(row).__name__
             raise ValueError(f"batch: elements must all have the same structure; element 0 of the batch is "
                              f"a tuple of {length} items at {_place(where)}, element {i} has {got}")
-    return tuple(collate([row[p] for row in rows], f"{where}[{p}]") for p in range(length))
+    return tuple(collate([row[p] for row in rows], f"{where}[{p}]", enclosing) for p in range(length))
 
 
 def _stack_arrays(rows, where):

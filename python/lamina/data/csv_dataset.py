@@ -20,6 +20,7 @@ _CONFIG_KEYS = ("required", "dtype", "default", "is_label")
 _CONFIG_ALIASES = {"isLabel": "is_label"}  # TF.js's spelling
 _DTYPES = ("float32", "int32", "bool", "string")
 # What JS's Number() reads as a number, in the decimal forms csv files use.
+_BLANKS = re.compile(r"[ \t]+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|Infinity)")
 
 
@@ -41,9 +42,12 @@ def csv(path, has_header=True, column_names=None, column_configs=None, configure
       delimiter: the one-character field separator.
       delim_whitespace: fields are separated by runs of spaces or tabs instead.
 
-    Fields may be quoted (`"a, b"`), with `""` for a quote inside, and may then span lines.
-    Blank lines are skipped. A row with the wrong number of fields, or an empty required
-    field, raises ValueError naming the file and line.
+    A record ends at a line break, `\\n` or `\\r\\n`; a lone `\\r` is kept in its field, as in
+    TF.js. Fields may be quoted (`"a, b"`), with `""` for a quote inside, and may then span
+    lines (the line breaks kept as written). This follows RFC 4180 where TF.js does not:
+    TF.js keeps `""` doubled and refuses a quoted field spanning lines. Blank lines are skipped.
+    A row with the wrong number of fields, or an empty required field, raises ValueError
+    naming the file and line.
 
     >>> import lamina as lm, os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "points.csv")
@@ -113,13 +117,13 @@ class CSVDataset(Dataset):
         return names
 
     def _read_header(self):
-        with open(self._path, encoding="utf-8") as file:
+        with _open(self._path) as file:
             for _, fields in _records(file, self._path, self._delimiter):
                 return fields
         raise ValueError(f"No data was found for CSV parsing. ({self._path} is empty)")
 
     def _elements(self):
-        with open(self._path, encoding="utf-8") as file:
+        with _open(self._path) as file:
             records = _records(file, self._path, self._delimiter)
             if self._has_header:
                 next(records, None)
@@ -162,13 +166,31 @@ def _parse_value(raw, key, config, where, fields):
     return number
 
 
+def _open(path):
+    # newline="\n": a line ends at "\n" only, and nothing is translated, so a lone "\r" stays
+    # in its field as in TF.js (universal newlines would end the record there)
+    return open(path, encoding="utf-8", newline="\n")
+
+
+def _line_break(line):
+    """How a line read from _open ends: "\r\n", "\n", or "" (the file's last line)."""
+    if line.endswith("\r\n"):
+        return "\r\n"
+    return "\n" if line.endswith("\n") else ""
+
+
 def _records(file, path, delimiter):
-    """(line number, fields) for each non-blank record; a quoted field may span lines."""
+    """(line number, fields) for each non-blank record; a quoted field may span lines.
+
+    A record ends at "\n" or "\r\n" (TF.js drops one "\r" before the "\n"); any other "\r"
+    is part of its field. A line break inside a quoted field is kept as written (RFC 4180).
+    """
     line_number = 0
     for line in file:
         line_number += 1
         start = line_number
-        text = line.rstrip("\r\n")
+        line_break = _line_break(line)
+        text = line[:len(line) - len(line_break)]
         if not text.strip():
             continue
         fields, closed = _split(text, delimiter)
@@ -178,7 +200,9 @@ def _records(file, path, delimiter):
                 raise ValueError(f"{path}:{start}: a quoted field opened on this line is not closed by the end "
                                  "of the file")
             line_number += 1
-            text += "\n" + more.rstrip("\r\n")
+            text += line_break
+            line_break = _line_break(more)
+            text += more[:len(more) - len(line_break)]
             fields, closed = _split(text, delimiter)
         yield start, fields
 
@@ -190,7 +214,7 @@ def _split(text, delimiter):
     runs to the next lone `"`, and `""` inside it stands for one `"`.
     """
     if _QUOTE not in text:  # the common case, without a Python loop per character
-        return (text.split() if delimiter is None else text.split(delimiter)), True
+        return (_split_on_blanks(text) if delimiter is None else text.split(delimiter)), True
     if delimiter is None:
         text = text.strip(" \t")
     fields, field, i, n = [], [], 0, len(text)
@@ -217,6 +241,11 @@ def _split(text, delimiter):
         if end >= n:
             return fields, True
         i = _skip_delimiter(text, end, delimiter)
+
+
+def _split_on_blanks(text):
+    # runs of spaces and tabs only: str.split() would also split at "\r" and other whitespace
+    return _BLANKS.split(text.strip(" \t"))
 
 
 def _next_delimiter(text, start, delimiter):

@@ -5,7 +5,6 @@ fresh pass over the dataset below and transforms it element by element (the stre
 lamina.data.iterators), and it carries `size` along by TF.js's rules.
 """
 
-import asyncio
 import inspect
 import math
 import numbers
@@ -13,6 +12,8 @@ import random as _py_random
 import threading
 
 from lamina.data import iterators
+from lamina.data.awaitables import must_await
+from lamina.data.lazy_iterator import LazyIterator
 from lamina.random import generator as _random_generator
 
 __all__ = ["Dataset"]
@@ -41,6 +42,11 @@ class Dataset:
     An element is a value, a tuple, or a dict (possibly nested). The datasets hold at most
     their buffers (shuffle, batch and prefetch), never the whole stream, and never modify
     the elements they are given.
+
+    Reading a dataset: `for element in ds:`, `ds.for_each(f)`, `ds.to_array()`, or
+    `ds.iterator()` (TF.js's `{"value", "done"}` results); these run at once. TF.js's
+    async forms, `for_each_async` and `to_array_async`, are for async code only: they do
+    nothing until awaited (`await ds.for_each_async(f)`), and warn if they never are.
 
     Subclass by passing an iterator function, or by overriding `__iter__`.
 
@@ -280,13 +286,39 @@ class Dataset:
         >>> lm.data.array([1, 2, 3]).to_array()
         [1, 2, 3]
         """
-        if self._size == math.inf:
-            raise ValueError("Can not convert infinite data stream to array.")
+        self._check_finite()
         with iterators.opened(self) as stream:
             return list(stream)
 
+    def to_array_async(self):
+        """Awaitable `to_array` (TF.js's `await ds.toArray()`), for async code; elsewhere use `to_array()`.
+
+        Elements are read on a worker thread, so a slow source does not block the event loop.
+        It must be awaited: dropped unawaited, it reads nothing and warns with the fix.
+
+        >>> import asyncio
+        >>> import lamina as lm
+        >>> async def main():
+        ...     return await lm.data.array([1, 2, 3]).to_array_async()
+        >>> asyncio.run(main())
+        [1, 2, 3]
+        """
+        self._check_finite()
+        return must_await(self._to_array_async(), "ds.to_array_async()", "ds.to_array()")
+
+    async def _to_array_async(self):
+        elements = []
+        await self._for_each_async(elements.append)
+        return elements
+
+    def _check_finite(self):
+        if self._size == math.inf:
+            raise ValueError("Can not convert infinite data stream to array.")
+
     def for_each(self, f):
-        """Calls `f(element)` for every element of one pass.
+        """Calls `f(element)` for every element of one pass (TF.js's forEachAsync, run at once).
+
+        This is the one to use outside async code; `for element in ds:` does the same.
 
         >>> import lamina as lm
         >>> lm.data.array([1, 2]).for_each(print)
@@ -298,10 +330,13 @@ class Dataset:
             for element in stream:
                 f(element)
 
-    async def for_each_async(self, f):
-        """Awaitable `for_each` (TF.js's forEachAsync): `f` may be a plain or an async function.
+    def for_each_async(self, f):
+        """Awaitable `for_each` (TF.js's forEachAsync), for async code: `await ds.for_each_async(f)`.
 
-        Elements are read on a worker thread, so a slow source does not block the event loop.
+        Outside async code use `ds.for_each(f)`, which runs at once. This one does nothing
+        until awaited, and if it is dropped unawaited it warns (RuntimeWarning) at the calling
+        line with that fix. `f` may be a plain or an async function; elements are read on a
+        worker thread, so a slow source does not block the event loop.
 
         >>> import asyncio
         >>> import lamina as lm
@@ -312,24 +347,30 @@ class Dataset:
         2
         """
         _check_callable(f, "f")
-        loop = asyncio.get_running_loop()
-        stream = iter(self)
-        end = object()
-        reading = None
-        try:
+        return must_await(self._for_each_async(f), "ds.for_each_async(f)", "ds.for_each(f)")
+
+    async def _for_each_async(self, f):
+        with self.iterator() as stream:
             while True:
-                reading = loop.run_in_executor(None, next, stream, end)
-                element = await reading
-                if element is end:
+                result = await stream._next_async()
+                if result["done"]:
                     return
-                outcome = f(element)
+                outcome = f(result["value"])
                 if inspect.isawaitable(outcome):
                     await outcome
-        finally:
-            # A read cancelled mid-way may still be running on its thread; the stream is
-            # then closed by the garbage collector once that read returns.
-            if reading is None or reading.done():
-                iterators.close(stream)
+
+    def iterator(self):
+        """A fresh pass over the dataset as a `LazyIterator` (TF.js's `await ds.iterator()`).
+
+        It is a Python iterator (`next(it)`, `for x in it`) whose `next()` also gives TF.js's
+        `{"value": ..., "done": ...}` results; `close()` it to stop early.
+
+        >>> import lamina as lm
+        >>> it = lm.data.array([1, 2]).iterator()
+        >>> next(it), it.next(), it.next()
+        (1, {'value': 2, 'done': False}, {'value': None, 'done': True})
+        """
+        return LazyIterator(self)
 
 
 class _PassSeeds:

@@ -131,7 +131,7 @@ def zip(datasets):
         raise TypeError("The argument to zip() must be an object or array. "
                         f"(a dict, list or tuple of datasets; got {type(datasets).__name__})")
     leaves = []
-    template = _flatten(datasets, leaves, "")
+    template = _flatten(datasets, leaves, "", {})
     if not leaves:
         raise ValueError("zip: datasets holds no dataset; give it at least one")
     return _zip_datasets(leaves, template)
@@ -230,14 +230,25 @@ def _map_columns(fn, columns):
     return fn(columns)
 
 
-def _fresh(item):
-    """A copy of the containers (and numpy arrays) in an item; numbers, str and Tensors are immutable."""
-    if isinstance(item, dict):
-        return {key: _fresh(value) for key, value in item.items()}
-    if isinstance(item, list):
-        return [_fresh(value) for value in item]
+def _fresh(item, copies=None):
+    """A copy of the containers (and numpy arrays) in an item; numbers, str and Tensors are immutable.
+
+    `copies` maps the id of each dict and list already copied to its copy, so that a
+    container met twice is copied once and one that contains itself (TF.js hands such items
+    out as they are; batch() refuses them) is copied as a cycle, not followed forever.
+    """
+    if isinstance(item, (dict, list)):
+        copies = {} if copies is None else copies
+        copy = copies.get(id(item))
+        if copy is None:
+            copy = copies[id(item)] = {} if isinstance(item, dict) else []  # before its contents: they may refer back
+            if isinstance(item, dict):
+                copy.update((key, _fresh(value, copies)) for key, value in item.items())
+            else:
+                copy.extend(_fresh(value, copies) for value in item)
+        return copy
     if isinstance(item, tuple):
-        return tuple(_fresh(value) for value in item)
+        return tuple(_fresh(value, copies) for value in item)
     if isinstance(item, np.ndarray):
         return item.copy()
     return item
@@ -301,14 +312,26 @@ def _zip_datasets(leaves, template):
     return Dataset(zipped, size)
 
 
-def _flatten(structure, leaves, where):
+def _flatten(structure, leaves, where, enclosing):
+    """The template of `structure` (its dicts and tuples, _LEAF for each dataset), appending
+    the datasets to `leaves`. `enclosing` maps the id of each container on the path down to
+    here to its place, to catch a structure that contains itself (TF.js's deepMap does too).
+    The same container may appear twice side by side; only a cycle is refused."""
     if isinstance(structure, Dataset):
         leaves.append(structure)
         return _LEAF
-    if isinstance(structure, dict):
-        return {key: _flatten(value, leaves, f"{where}[{key!r}]") for key, value in structure.items()}
-    if isinstance(structure, (list, tuple)):
-        return tuple(_flatten(value, leaves, f"{where}[{i}]") for i, value in enumerate(structure))
+    if isinstance(structure, (dict, list, tuple)):
+        if id(structure) in enclosing:
+            raise ValueError(f"Circular references are not supported. (datasets{where} is "
+                             f"datasets{enclosing[id(structure)]}, which contains it)")
+        enclosing[id(structure)] = where
+        try:
+            if isinstance(structure, dict):
+                return {key: _flatten(value, leaves, f"{where}[{key!r}]", enclosing)
+                        for key, value in structure.items()}
+            return tuple(_flatten(value, leaves, f"{where}[{i}]", enclosing) for i, value in enumerate(structure))
+        finally:
+            del enclosing[id(structure)]
     raise TypeError("Leaves of the structure passed to zip() must be Datasets, not primitives. "
                     f"(got {type(structure).__name__} at datasets{where})")
 
