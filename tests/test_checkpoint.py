@@ -194,3 +194,24 @@ def test_path_like_is_accepted(tmp_path):
     checkpoint = lm.callbacks.model_checkpoint(tmp_path / "pathlike")
     fit(model, 1, callbacks=[checkpoint])
     assert os.path.exists(tmp_path / "pathlike" / "weights.bin")
+
+
+def test_save_weights_only_checkpoints_load_into_a_fresh_model(tmp_path):
+    model = make_model(lm.train.sgd(0.5))
+    seen = {}
+    record = lm.callbacks.lambda_callback(
+        on_epoch_end=lambda epoch, logs: seen.__setitem__(epoch, [w.copy() for w in model.get_weights()]))
+    checkpoint = lm.callbacks.model_checkpoint(str(tmp_path / "w{epoch}"), monitor="loss", save_weights_only=True)
+    fit(model, 2, callbacks=[record, checkpoint])
+    assert sorted(os.listdir(tmp_path)) == ["w1", "w2"]
+    assert sorted(os.listdir(tmp_path / "w1")) == ["weights.bin", "weights_manifest.json"]  # no model.json
+    fresh = make_model(lm.train.sgd(0.5))
+    for epoch in (0, 1):
+        fresh.load_weights(str(tmp_path / f"w{epoch + 1}"))
+        for a, b in zip(fresh.get_weights(), seen[epoch]):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_save_weights_only_must_be_a_bool():
+    with pytest.raises(TypeError, match=r"^ModelCheckpoint: save_weights_only must be True or False, got 'yes'"):
+        lm.callbacks.model_checkpoint("ckpt", save_weights_only="yes")

@@ -73,7 +73,7 @@ def test_regularization_penalty_is_added_to_the_training_loss_only():
     model.compile(optimizer=lm.train.sgd(0.0), loss="meanSquaredError")
     x, y = [[1.0], [2.0]], [[1.0], [1.0]]  # errors 0 and 1: mse 0.5; penalty 0.5 * 1² = 0.5
     assert model.train_on_batch(x, y) == pytest.approx(1.0)
-    assert model.evaluate(x, y).item() == pytest.approx(0.5)
+    assert model.evaluate(x, y) == pytest.approx(0.5)
 
 
 def test_constraints_are_applied_after_each_update():
@@ -121,8 +121,8 @@ def test_validation_keys_come_first_and_match_evaluate():
     assert history.params["samples"] == 8 and history.params["do_validation"] is True
     assert history.params["metrics"] == ["loss", "mae", "val_loss", "val_mae"]
     val_loss, val_mae = model.evaluate(x[8:], y[8:])  # lr 0: the weights are the final ones
-    assert history.history["val_loss"] == pytest.approx([val_loss.item()] * 2)
-    assert history.history["val_mae"] == pytest.approx([val_mae.item()] * 2)
+    assert history.history["val_loss"] == pytest.approx([val_loss] * 2)
+    assert history.history["val_mae"] == pytest.approx([val_mae] * 2)
 
 
 def test_validation_split_takes_the_last_rows_before_shuffling():
@@ -160,11 +160,46 @@ def test_validation_data_pair_and_initial_epoch():
     assert recorder.inference_batches == [[100.0, 101.0]] * 2
 
 
-def test_nearly_all_validation_leaves_an_empty_history():
+def test_a_split_that_leaves_no_training_row_is_refused():
+    # TF.js returns an empty history here (floor(10 * 0.01) = 0 training rows); lamina says why.
+    model, recorder = recording_model()
+    x, y = rows(10)
+    with pytest.raises(ValueError, match=r"^validation_split=0.99 of 10 rows leaves no row to train on"):
+        model.fit(x, y, epochs=2, validation_split=0.99, verbose=0)
+    assert recorder.training_batches == []
+
+
+@pytest.mark.parametrize("split", [1, 1.0, 1.5, -0.1, float("nan"), float("inf")])
+def test_validation_split_outside_zero_one_is_refused(split):
+    # TF.js ignores these silently (no validation); a user never means them.
     model, _ = recording_model()
     x, y = rows(10)
-    history = model.fit(x, y, epochs=2, validation_split=0.99, verbose=0)
-    assert history.history == {}
+    with pytest.raises(ValueError, match=r"^validation_split must be in \[0, 1\) .*got " + re.escape(repr(split))):
+        model.fit(x, y, validation_split=split, verbose=0)
+
+
+@pytest.mark.parametrize("split", ["0.2", None, True, [0.2]])
+def test_validation_split_must_be_a_number(split):
+    model, _ = recording_model()
+    x, y = rows(10)
+    with pytest.raises(TypeError, match=r"^validation_split must be a number in \[0, 1\)"):
+        model.fit(x, y, validation_split=split, verbose=0)
+
+
+def test_zero_split_and_a_split_below_one_row_still_validate_as_tfjs():
+    model, _ = recording_model()
+    x, y = rows(10)
+    assert "val_loss" not in model.fit(x, y, validation_split=0, verbose=0).history
+    # floor(10 * (1 - 0.01)) = 9: one validation row, as TF.js
+    assert model.fit(x, y, validation_split=0.01, verbose=0).params["samples"] == 9
+
+
+def test_fit_with_no_rows_is_refused():
+    # TF.js trains nothing and returns an empty history.
+    model, recorder = recording_model()
+    with pytest.raises(ValueError, match=r"^x and y have 0 rows \(x has shape \[0, 2\]\): fit needs at least one"):
+        model.fit(np.zeros([0, 2], np.float32), np.zeros([0, 1], np.float32), verbose=0)
+    assert recorder.training_batches == []
 
 
 def test_rank_one_data_becomes_columns():

@@ -578,7 +578,7 @@ def test_train_on_batch_evaluate_predict_match_the_tape(monkeypatch):
         monkeypatch.setenv("LAMINA_FUSED", flag)
         steps = [model.train_on_batch(x[i:i + 20], y[i:i + 20], class_weight={0: 2.0, 1: 1.0, 2: 1.0})
                  for i in (0, 20, 30)]
-        evaluated = [v.item() for v in model.evaluate(x, y, batch_size=16)]
+        evaluated = model.evaluate(x, y, batch_size=16)
         predicted = model.predict(x, batch_size=7).array()
         results[flag] = (steps, evaluated, predicted, model.get_weights())
     for got, want in zip(results["1"][:2], results["0"][:2]):

@@ -634,3 +634,89 @@ def test_scalar_weight_and_its_optimizer_state_round_trip(tmp_path):
     loaded.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
     for a, b in zip(loaded.get_weights(), model.get_weights()):
         assert a.tobytes() == b.tobytes()
+
+
+# ---------------------------------------------------------------- load_weights
+
+def model_weights_equal(a, b):
+    return all((x == y).all() for x, y in zip(a.get_weights(), b.get_weights()))
+
+
+@pytest.mark.parametrize("how", ["save_weights", "save_weights manifest", "save", "save model.json"])
+def test_load_weights_from_save_weights_or_a_saved_model(tmp_path, how):
+    source, target = make_model(), make_model()
+    source.compile(optimizer="adam", loss="meanSquaredError")
+    source.fit(np.ones([4, 4]), np.ones([4, 2]), verbose=0)  # the optimizer has state to leave aside
+    folder = tmp_path / "w"
+    if how.startswith("save_weights"):
+        source.save_weights(folder)
+        path = folder / "weights_manifest.json" if how.endswith("manifest") else folder
+    else:
+        source.save(folder, include_optimizer=True)
+        path = folder / "model.json" if how.endswith("json") else folder
+    assert not model_weights_equal(source, target)
+    target.load_weights(str(path))
+    assert model_weights_equal(source, target)
+    assert_same_predictions(target, source)
+
+
+def test_load_weights_by_position_when_the_same_layers_got_new_names(tmp_path):
+    source = make_model()
+    source.save_weights(tmp_path / "w")
+    renamed = make_model(name_a="again_a", name_b="again_b")  # as a rebuilt model's automatic names
+    renamed.load_weights(tmp_path / "w")
+    assert model_weights_equal(source, renamed)
+
+
+def test_load_weights_checks_names_and_shapes_before_setting_any(tmp_path):
+    make_model().save_weights(tmp_path / "w")
+    deeper = lm.sequential(layers=[lm.layers.dense(units=3, input_shape=[4], name="other_a"),
+                                   lm.layers.dense(units=2, name="other_b"), lm.layers.dense(units=2, name="other_c")])
+    before = deeper.get_weights()
+    with pytest.raises(ValueError, match=r"Provided weight data has no target variable: dense_Dense1/kernel"):
+        deeper.load_weights(tmp_path / "w")
+    assert all((a == b).all() for a, b in zip(before, deeper.get_weights()))
+    wider = lm.sequential(layers=[lm.layers.dense(units=5, input_shape=[4], name="dense_Dense1"),
+                                  lm.layers.dense(units=2, name="dense_Dense2")])
+    before = wider.get_weights()
+    with pytest.raises(ValueError, match=r"weight 'dense_Dense1/kernel': Shape mismatch"):
+        wider.load_weights(tmp_path / "w")
+    wider_renamed = lm.sequential(layers=[lm.layers.dense(units=5, input_shape=[4]), lm.layers.dense(units=2)])
+    with pytest.raises(ValueError, match=r"Shape mismatch: the model's weight has shape \[4, 5\]"):
+        wider_renamed.load_weights(tmp_path / "w")
+    assert all((a == b).all() for a, b in zip(before, wider.get_weights()))
+
+
+def test_load_weights_from_a_folder_without_weights(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"holds neither weights_manifest.json .* nor model.json"):
+        make_model().load_weights(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match=r"does not exist"):
+        make_model().load_weights(tmp_path / "missing")
+
+
+# ---------------------------------------------------------------- a loaded model that is not compiled
+
+def test_fit_on_a_model_saved_without_optimizer_says_how_to_compile(tmp_path):
+    model = make_model()
+    model.compile(optimizer="sgd", loss="meanSquaredError")
+    model.save(tmp_path / "m")  # include_optimizer=False, the default
+    loaded = lm.load_layers_model(tmp_path / "m")
+    for run in (lambda: loaded.fit(np.ones([2, 4]), np.ones([2, 2]), verbose=0),
+                lambda: loaded.evaluate(np.ones([2, 4]), np.ones([2, 2]))):
+        with pytest.raises(RuntimeError, match=r"^The model needs to be compiled before being used. It was loaded "
+                                               r"from .*model.json, which has no training configuration .*"
+                                               r"model.compile\(optimizer=..., loss=...\).*include_optimizer=True"):
+            run()
+    loaded.compile(optimizer="sgd", loss="meanSquaredError")
+    loaded.fit(np.ones([2, 4]), np.ones([2, 2]), verbose=0)
+
+
+def test_fit_on_a_model_loaded_with_compile_false_says_so(tmp_path):
+    model = make_model()
+    model.compile(optimizer="sgd", loss="meanSquaredError")
+    model.save(tmp_path / "m", include_optimizer=True)
+    loaded = lm.load_layers_model(tmp_path / "m", compile=False)
+    with pytest.raises(RuntimeError, match=r"with compile=False: compile it with model.compile\(.*or load it with "
+                                           r"compile=True"):
+        loaded.fit(np.ones([2, 4]), np.ones([2, 2]), verbose=0)

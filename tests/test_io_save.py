@@ -344,3 +344,46 @@ def test_replace_keeps_folder_permissions(tmp_path):
     os.chmod(folder, 0o750)
     dropout_model().save(folder)
     assert os.stat(folder).st_mode & 0o777 == 0o750
+
+
+# ---------------------------------------------------------------- Keras file names
+
+@pytest.mark.parametrize("name", ["model.keras", "model.h5", "MODEL.H5", "weights.hdf5"])
+def test_keras_file_names_are_refused_with_the_format_lamina_writes(tmp_path, name):
+    model = dropout_model()
+    for save in (model.save, model.save_weights):
+        with pytest.raises(ValueError, match=r"names a Keras file; lamina saves to TensorFlow.js's format, a folder "
+                                             r"holding model.json .*tf.loadLayersModel"):
+            save(str(tmp_path / name))
+    with pytest.raises(ValueError, match=r"names a Keras file; lamina loads from TensorFlow.js's format.*"
+                                         r"tensorflowjs_converter"):
+        lm.load_layers_model(str(tmp_path / name))
+    assert os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------- save_weights
+
+def test_save_weights_writes_the_tfjs_manifest_and_bin(tmp_path):
+    model = dropout_model()
+    info = model.save_weights(tmp_path / "w")
+    assert sorted(os.listdir(tmp_path / "w")) == ["weights.bin", "weights_manifest.json"]
+    assert read_text(tmp_path / "w", "weights_manifest.json") == MANIFEST  # model.json's weightsManifest
+    data = (tmp_path / "w" / "weights.bin").read_bytes()
+    expected = b"".join(np.ascontiguousarray(w, "<f4").tobytes() for w in model.get_weights())
+    assert data == expected and info["weight_data_bytes"] == len(expected)
+    assert info["weights_manifest"] == str(tmp_path / "w" / "weights_manifest.json")
+
+
+def test_save_weights_is_atomic_and_replaces_a_previous_save(tmp_path, monkeypatch):
+    folder = tmp_path / "w"
+    old, new = dropout_model(), dropout_model()
+    old.save_weights(folder)
+    before = {name: (folder / name).read_bytes() for name in os.listdir(folder)}
+    fail_on_call(monkeypatch, "_write_file", 2)
+    with pytest.raises(OSError, match="simulated failure"):
+        new.save_weights(folder)
+    assert {name: (folder / name).read_bytes() for name in os.listdir(folder)} == before
+    monkeypatch.undo()
+    new.save_weights(folder)
+    assert (folder / "weights.bin").read_bytes() == b"".join(w.astype("<f4").tobytes() for w in new.get_weights())
+    assert sorted(os.listdir(tmp_path)) == ["w"]

@@ -268,3 +268,56 @@ def test_metrics_computed_inside_a_gradient_leave_it_unchanged():
     # d CE / d logits = softmax - onehot
     p = np.exp([0.5, -0.5, 0.25]) / np.exp([0.5, -0.5, 0.25]).sum()
     np.testing.assert_allclose(plain[0], p - [1, 0, 0], rtol=1e-5, atol=1e-6)
+
+
+# --- r2_score ----------------------------------------------------------------------------
+
+def r2_numpy(y_true, y_pred):
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    return 1 - np.sum((y_true - y_pred) ** 2) / np.sum((y_true - y_true.mean()) ** 2)
+
+
+def test_r2_score_tfjs_cases_and_numpy():
+    # tfjs-layers metrics_test.ts 'r2Score': 1-D -> 0.985, 2-D -> 0.995 (to its test tolerance).
+    y_true = [3, -0.5, 2, 7, 4.2, 8.5, 1.3, 2.8, 6.7, 9.0]
+    y_pred = [2.5, 0.0, 2.1, 7.8, 4.0, 8.2, 1.4, 2.9, 6.5, 9.1]
+    score = metrics.r2_score(y_true, y_pred)
+    assert score.shape == [] and score.dtype == "float32"
+    assert score.item() == pytest.approx(0.985, abs=1e-3)
+    assert score.item() == pytest.approx(r2_numpy(y_true, y_pred), rel=1e-6)
+    y_true = [[3, 2.5], [-0.5, 3.2], [2, 1.9], [7, 5.1], [4.2, 3.8], [8.5, 7.4], [1.3, 0.6], [2.8, 2.1],
+              [6.7, 5.3], [9.0, 8.7]]
+    y_pred = [[2.7, 2.3], [0.0, 3.1], [2.1, 1.8], [6.8, 5.0], [4.1, 3.7], [8.4, 7.2], [1.4, 0.7], [2.9, 2.2],
+              [6.6, 5.2], [9.2, 8.9]]
+    assert metrics.r2_score(y_true, y_pred).item() == pytest.approx(0.995, abs=1e-3)
+    # one score over every entry (TF.js), not the mean of the columns' scores
+    overall = r2_numpy(y_true, y_pred)
+    per_column = np.mean([r2_numpy(np.array(y_true)[:, j], np.array(y_pred)[:, j]) for j in range(2)])
+    assert metrics.r2_score(y_true, y_pred).item() == pytest.approx(overall, rel=1e-6)
+    assert abs(overall - per_column) > 1e-4
+
+
+def test_r2_score_constant_target_divides_by_zero_as_tfjs():
+    assert metrics.r2_score([2.0, 2.0], [1.0, 3.0]).item() == -np.inf
+    assert np.isnan(metrics.r2_score([2.0, 2.0], [2.0, 2.0]).item())
+
+
+def test_r2_score_shapes_must_match():
+    with pytest.raises(ValueError, match=r"r2Score: y_true and y_pred must have the same shape"):
+        metrics.r2_score([[1.0, 2.0]], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("name", ["r2Score", "r2_score"])
+def test_r2_score_as_a_compile_metric(name, rng):
+    x = rng.normal(size=(12, 3)).astype(np.float32)
+    y = (x @ np.array([[1.0], [-2.0], [0.5]], np.float32) + 0.3 * rng.normal(size=(12, 1))).astype(np.float32)
+    model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[3])])
+    model.compile(optimizer=lm.train.sgd(0.0), loss="meanSquaredError", metrics=[name])
+    assert model.metrics_names == ["loss", name]
+    prediction = model.predict(x).numpy()
+    loss, r2 = model.evaluate(x, y, batch_size=12)
+    assert r2 == pytest.approx(r2_numpy(y, prediction), rel=1e-5)
+    # batches 8 and 4: the epoch value is the size-weighted mean of the batch scores
+    history = model.fit(x, y, batch_size=8, shuffle=False, verbose=0)
+    expected = (8 * r2_numpy(y[:8], prediction[:8]) + 4 * r2_numpy(y[8:], prediction[8:])) / 12
+    assert history.history[name][0] == pytest.approx(expected, rel=1e-5)

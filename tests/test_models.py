@@ -301,15 +301,198 @@ def test_evaluate_is_the_dataset_mean_over_uneven_batches(rng):
     want_loss = np.mean(-np.sum(y * np.log(p), 1))
     want_acc = np.mean(p.argmax(1) == y.argmax(1))
     loss, acc = model.evaluate(x, y, batch_size=3)  # batches 3, 3, 3, 1
-    assert loss.rank == 0 and acc.rank == 0
-    assert loss.item() == pytest.approx(want_loss, rel=1e-5)
-    assert acc.item() == pytest.approx(want_acc)
+    assert type(loss) is float and type(acc) is float  # plain floats, as Keras
+    assert loss == pytest.approx(want_loss, rel=1e-5)
+    assert acc == pytest.approx(want_acc)
 
 
 def test_evaluate_without_metrics_is_one_scalar_and_weights_samples():
     model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[1], kernel_initializer="ones")])
     model.compile(optimizer="sgd", loss="meanSquaredError")
     x, y = [[1.0], [2.0], [3.0]], [[1.0], [4.0], [0.0]]  # squared errors 0, 4, 9
-    assert model.evaluate(x, y).item() == pytest.approx(13 / 3)
+    assert model.evaluate(x, y) == pytest.approx(13 / 3)
     # sample weights multiply each sample's loss; the mean is still over samples
-    assert model.evaluate(x, y, sample_weight=[1.0, 0.5, 2.0]).item() == pytest.approx((0 + 2 + 18) / 3)
+    assert model.evaluate(x, y, sample_weight=[1.0, 0.5, 2.0]) == pytest.approx((0 + 2 + 18) / 3)
+
+
+# ---------------------------------------------------------------- model.trainable (TF.js Container)
+
+def summary_counts(model):
+    lines = []
+    model.summary(print_fn=lines.append)
+    return lines[-4:-1]
+
+
+def test_model_trainable_false_freezes_every_layer_weight():
+    model = two_layer(inputs=3, hidden=4, outputs=2)  # 16 + 10 parameters
+    assert model.trainable is True
+    model.trainable = False
+    assert model.trainable is False
+    assert model.trainable_weights == []
+    # TF.js: the layers' trainable weights first, then the non-trainable ones
+    assert [w.name for w in model.non_trainable_weights] == [w.name for w in model.weights]
+    assert [w.trainable for w in model.weights] == [False] * 4
+    assert all(layer.trainable for layer in model.layers)  # TF.js leaves the layers' own flags
+    assert summary_counts(model) == ["Total params: 26", "Trainable params: 0", "Non-trainable params: 26"]
+    model.trainable = True
+    assert [w.trainable for w in model.trainable_weights] == [True] * 4
+    assert summary_counts(model) == ["Total params: 26", "Trainable params: 26", "Non-trainable params: 0"]
+
+
+def test_frozen_model_refuses_to_fit_as_tfjs_and_trains_again_when_unfrozen(rng):
+    x = rng.normal(size=[6, 3]).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 6)]
+    model = two_layer()
+    model.trainable = False
+    model.compile(optimizer="sgd", loss="categoricalCrossentropy")
+    before = model.get_weights()
+    message = r"^variableGrads\(\) expects at least one of the input variables to be trainable, but none of the 0"
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model.train_on_batch(x, y)
+    assert all((a == b).all() for a, b in zip(before, model.get_weights()))
+    model.evaluate(x, y)  # inference is unaffected
+    model.trainable = True
+    model.compile(optimizer="sgd", loss="categoricalCrossentropy")
+    model.fit(x, y, verbose=0)
+    assert all((a != b).any() for a, b in zip(before, model.get_weights()))
+
+
+def test_model_frozen_after_compile_refuses_to_fit_too():
+    model = two_layer()
+    model.compile(optimizer="sgd", loss="categoricalCrossentropy")
+    model.trainable = False
+    assert summary_counts(model)[1:] == ["Trainable params: 0", "Non-trainable params: 26"]
+    with pytest.raises(ValueError, match=r"none of the 4 variables is trainable"):
+        model.fit(np.ones([2, 3]), np.eye(2), verbose=0)
+
+
+def test_model_trainable_must_be_a_bool():
+    with pytest.raises(TypeError, match=r"^trainable must be True or False, got 0"):
+        two_layer().trainable = 0
+
+
+# ---------------------------------------------------------------- a later layer's input_shape
+
+def test_later_layer_input_shape_of_another_size_warns_tfjs_text():
+    model = lm.sequential(layers=[lm.layers.dense(units=4, input_shape=[3])])
+    with pytest.warns(UserWarning) as caught:
+        model.add(lm.layers.dense(units=2, input_shape=[5], name="later_size"))
+    assert [str(w.message) for w in caught] == [
+        "The shape of the input tensor ([null,4]) does not match the expectation of layer later_size: [null,5]"]
+    assert model.layers[1].kernel.shape == [4, 2]  # built for what it receives, as TF.js
+
+
+def test_later_layer_input_shape_of_another_rank_warns_tfjs_text():
+    model = lm.sequential(layers=[lm.layers.dense(units=4, input_shape=[3])])
+    with pytest.warns(UserWarning) as caught:
+        model.add(lm.layers.dense(units=2, batch_input_shape=[None, 2, 4], name="later_rank"))
+    assert [str(w.message) for w in caught] == [
+        "The rank of the input tensor provided (shape: [null,4]) does not match that of the batchInputShape "
+        "([null,2,4]) of the layer later_rank"]
+
+
+def test_matching_or_absent_later_input_shape_does_not_warn():
+    # filterwarnings=error: any warning here fails the test
+    lm.sequential(layers=[lm.layers.dense(units=4, input_shape=[3]), lm.layers.dense(units=2, input_shape=[4]),
+                          lm.layers.dense(units=1, batch_input_shape=[7, 2]), lm.layers.dense(units=1)])
+    lm.sequential(layers=[lm.layers.input_layer(input_shape=[3]), lm.layers.dense(units=2, input_shape=[3])])
+
+
+def test_input_layer_then_a_layer_declaring_another_shape_warns():
+    with pytest.warns(UserWarning, match=r"^The shape of the input tensor \(\[null,3\]\) does not match"):
+        lm.sequential(layers=[lm.layers.input_layer(input_shape=[3]), lm.layers.dense(units=2, input_shape=[6])])
+
+
+# ---------------------------------------------------------------- Keras habits
+
+def compiled(metrics=("accuracy",)):
+    model = lm.sequential(layers=[lm.layers.dense(units=3, input_shape=[2], activation="softmax")])
+    model.compile(optimizer=lm.train.sgd(0.0), loss="categoricalCrossentropy", metrics=list(metrics))
+    return model
+
+
+def xy(rng, n=8):
+    return rng.normal(size=[n, 2]).astype(np.float32), np.eye(3, dtype=np.float32)[rng.integers(0, 3, n)]
+
+
+def test_predict_accepts_keras_verbose(rng):
+    model = compiled()
+    x, _ = xy(rng)
+    np.testing.assert_array_equal(model.predict(x, verbose=0).numpy(), model.predict(x).numpy())
+    np.testing.assert_array_equal(model.predict(x, batch_size=3, verbose=1).numpy(), model.predict(x).numpy())
+    with pytest.raises(ValueError, match=r"^verbose must be 0, 1 or 2, got 'loud'"):
+        model.predict(x, verbose="loud")
+
+
+def test_evaluate_returns_floats_and_a_dict_on_request(rng):
+    model = compiled(metrics=["accuracy", "mse"])
+    x, y = xy(rng)
+    p = np.clip(model.predict(x).numpy().astype(np.float64), 1e-7, 1 - 1e-7)
+    want = {"loss": np.mean(-np.sum(y * np.log(p), 1)), "acc": np.mean(p.argmax(1) == y.argmax(1)),
+            "mse": np.mean((p - y) ** 2)}
+    as_list = model.evaluate(x, y)
+    as_dict = model.evaluate(x, y, return_dict=True)
+    assert list(as_dict) == ["loss", "acc", "mse"] and list(as_dict.values()) == as_list
+    assert all(type(v) is float for v in as_list)
+    assert as_dict == pytest.approx(want, rel=1e-5)
+    assert f"{as_dict['acc']:.3f}" == f"{want['acc']:.3f}"  # formats as a number
+
+
+def test_test_on_batch_is_one_batch_without_update(rng):
+    model = compiled(metrics=["accuracy"])
+    x, y = xy(rng)
+    before = model.get_weights()
+    loss, acc = model.test_on_batch(x, y)
+    assert (loss, acc) == tuple(model.evaluate(x, y, batch_size=len(x)))
+    assert model.test_on_batch(x, y, return_dict=True) == {"loss": loss, "acc": acc}
+    assert all((a == b).all() for a, b in zip(before, model.get_weights()))
+    with pytest.raises(RuntimeError, match="^The model needs to be compiled"):
+        two_layer().test_on_batch(np.ones([2, 3]), np.ones([2, 2]))
+
+
+def test_history_answers_accuracy_when_asked_for_as_accuracy(rng):
+    model = compiled(metrics=["accuracy"])
+    x, y = xy(rng, 10)
+    history = model.fit(x, y, epochs=2, validation_split=0.2, verbose=0)
+    assert list(history.history) == ["val_loss", "val_acc", "loss", "acc"]  # TF.js's keys
+    assert history.history["accuracy"] is history.history["acc"]
+    assert history.history["val_accuracy"] is history.history["val_acc"]
+    assert "accuracy" in history.history and history.history.get("val_accuracy") == history.history["val_acc"]
+    acc_model = compiled(metrics=["acc"])
+    history = acc_model.fit(x, y, epochs=1, verbose=0)
+    assert "accuracy" not in history.history  # asked for as 'acc': TF.js's name only
+    with pytest.raises(KeyError):
+        history.history["accuracy"]
+
+
+def test_fit_on_a_dataset_is_fit_dataset(rng):
+    x, y = xy(rng, 12)
+    dataset = lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(y)}).batch(5)
+    by_fit, by_fit_dataset = compiled(), compiled()
+    by_fit_dataset.set_weights(by_fit.get_weights())
+    for model in (by_fit, by_fit_dataset):
+        model.compile(optimizer=lm.train.sgd(0.5), loss="categoricalCrossentropy", metrics=["accuracy"])
+    h1 = by_fit.fit(dataset, epochs=3, verbose=0)
+    h2 = by_fit_dataset.fit_dataset(dataset, epochs=3, verbose=0)
+    assert h1.history == h2.history and h1.params["steps"] == 3
+    assert all((a == b).all() for a, b in zip(by_fit.get_weights(), by_fit_dataset.get_weights()))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"y": np.ones([2, 3])}, r"^y must not be given when x is a Dataset"),
+    ({"batch_size": 8}, r"^batch_size does not apply when x is a Dataset \(the dataset's batches set it"),
+    ({"validation_split": 0.2}, r"^validation_split does not apply when x is a Dataset \(use validation_data\)"),
+    ({"shuffle": False}, r"^shuffle does not apply when x is a Dataset"),
+    ({"sample_weight": np.ones(2)}, r"^sample_weight does not apply when x is a Dataset"),
+])
+def test_fit_on_a_dataset_refuses_array_arguments(kwargs, message):
+    dataset = lm.data.zip({"xs": lm.data.array(np.ones([2, 2])), "ys": lm.data.array(np.eye(3)[:2])}).batch(2)
+    with pytest.raises(ValueError, match=message):
+        compiled().fit(dataset, verbose=0, **kwargs)
+
+
+def test_fit_without_y_says_what_is_missing():
+    with pytest.raises(TypeError, match=r"^fit\(\) needs y, the targets .* model.fit\(dataset, epochs=...\)"):
+        compiled().fit(np.ones([2, 2]))

@@ -13,7 +13,7 @@ train-end, epoch-begin and batch-begin logs are empty, as in TF.js.
 Built-ins: `early_stopping`, `lambda_callback`, `terminate_on_nan`,
 `reduce_lr_on_plateau`, `learning_rate_scheduler`, `csv_logger`, `model_checkpoint`.
 Callbacks touch the model only through `model.stop_training`, `model.optimizer.learning_rate`,
-`model.get_weights()`, `model.set_weights()` and `model.save()`.
+`model.get_weights()`, `model.set_weights()`, `model.save()` and `model.save_weights()`.
 
 >>> import lamina as lm
 >>> class Printer(lm.callbacks.Callback):
@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 
 __all__ = [
-    "Callback", "CallbackList", "BaseLogger", "History", "LambdaCallback", "EarlyStopping",
+    "Callback", "CallbackList", "BaseLogger", "History", "HistoryDict", "LambdaCallback", "EarlyStopping",
     "TerminateOnNaN", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
     "early_stopping", "lambda_callback", "terminate_on_nan", "reduce_lr_on_plateau",
     "learning_rate_scheduler", "csv_logger", "configure_callbacks", "standardize_callbacks",
@@ -218,6 +218,37 @@ class BaseLogger(Callback):
                 logs[key] = self.totals[key] / self.seen if self.seen else math.nan
 
 
+class HistoryDict(dict):
+    """History.history: each log key -> its per-epoch values, a plain dict in every way
+    (its keys are the logs' keys, TF.js's 'acc' among them) except that it also answers
+    Keras's names for them: 'accuracy' and 'val_accuracy' when the model's metric was asked
+    for as 'accuracy' (model.compile's `_log_aliases`).
+
+    >>> import lamina as lm
+    >>> history = lm.callbacks.HistoryDict({"loss": [0.5], "acc": [0.75]}, aliases={"accuracy": "acc"})
+    >>> history["accuracy"], "accuracy" in history, list(history)
+    ([0.75], True, ['loss', 'acc'])
+    """
+
+    def __init__(self, *args, aliases=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.aliases = dict(aliases or {})
+
+    def _key(self, key):
+        if not dict.__contains__(self, key) and key in self.aliases:
+            return self.aliases[key]
+        return key
+
+    def __getitem__(self, key):
+        return dict.__getitem__(self, self._key(key))
+
+    def __contains__(self, key):
+        return dict.__contains__(self, self._key(key))
+
+    def get(self, key, default=None):
+        return dict.get(self, self._key(key), default)
+
+
 class History(Callback):
     """What `fit` returns: `epoch` (the epoch indices run), `history` (each log key -> one
     value per epoch) and `params` (fit's parameters); also stored as `model.history`.
@@ -238,7 +269,7 @@ class History(Callback):
 
     def on_train_begin(self, logs=None):
         self.epoch = []
-        self.history = {}
+        self.history = HistoryDict(aliases=getattr(self.model, "_log_aliases", None))
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
@@ -823,11 +854,13 @@ class ModelCheckpoint(Callback):
     name contains 'acc'); a missing monitored key warns and skips. save_freq is "epoch" or a
     number of batches. include_optimizer=True (the default, unlike `model.save`) saves the
     optimizer state, so `lm.load_layers_model` + `fit(..., initial_epoch=k)` resumes
-    training where the checkpoint left off. `last_path` is the last path written.
+    training where the checkpoint left off. save_weights_only=True writes the weights alone
+    (`model.save_weights`; include_optimizer then does not apply), to be read back with
+    `model.load_weights`. `last_path` is the last path written.
     """
 
     def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto",
-                 save_freq="epoch", include_optimizer=True, verbose=0):
+                 save_freq="epoch", include_optimizer=True, verbose=0, save_weights_only=False):
         super().__init__()
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"ModelCheckpoint: path must be a str or os.PathLike, got {type(path).__name__}")
@@ -843,6 +876,9 @@ class ModelCheckpoint(Callback):
         self.mode = _direction(mode, monitor, "ModelCheckpoint")
         self.save_freq = save_freq
         self.include_optimizer = bool(include_optimizer)
+        if not isinstance(save_weights_only, bool):
+            raise TypeError(f"ModelCheckpoint: save_weights_only must be True or False, got {save_weights_only!r}")
+        self.save_weights_only = save_weights_only
         self.verbose = verbose
         # Kept across fit calls, as Keras: a resumed run saves only what beats the best so far.
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -885,7 +921,10 @@ class ModelCheckpoint(Callback):
             self.best = current
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
-        self.model.save(path, include_optimizer=self.include_optimizer)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path, include_optimizer=self.include_optimizer)
         self.last_path = path
 
     def _format_path(self, epoch, batch, logs):
@@ -901,7 +940,7 @@ class ModelCheckpoint(Callback):
 
 
 def model_checkpoint(path, monitor="val_loss", save_best_only=False, mode="auto", save_freq="epoch",
-                     include_optimizer=True, verbose=0):
+                     include_optimizer=True, verbose=0, save_weights_only=False):
     """A ModelCheckpoint callback: saves the model to `path` (formatted with epoch and the
     logs) after every epoch, every `save_freq` batches, or only when `monitor` improves.
 
@@ -918,4 +957,5 @@ def model_checkpoint(path, monitor="val_loss", save_best_only=False, mode="auto"
     saved ckpt/03-0.50 True
     """
     return ModelCheckpoint(path, monitor=monitor, save_best_only=save_best_only, mode=mode,
-                           save_freq=save_freq, include_optimizer=include_optimizer, verbose=verbose)
+                           save_freq=save_freq, include_optimizer=include_optimizer, verbose=verbose,
+                           save_weights_only=save_weights_only)

@@ -32,7 +32,7 @@ from lamina.tensor import Tensor, as_tensor
 
 __all__ = [
     "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-    "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "precision", "recall",
+    "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "precision", "recall", "r2_score",
     "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "cosine_proximity", "mse", "mae", "mape", "cosine", "MSE", "MAE", "MAPE",
@@ -218,6 +218,29 @@ def recall(y_true, y_pred):
     return _ratio_or_zero(true_positive, true_positive + false_negative)
 
 
+# --- regression ------------------------------------------------------------------------
+
+def r2_score(y_true, y_pred):
+    """The coefficient of determination over the whole batch: a scalar (TF.js r2Score).
+
+    1 - sum((y_true - y_pred)^2) / sum((y_true - mean(y_true))^2), with the sums and the mean
+    taken over every entry together (not column by column) and no epsilon, as TF.js: a
+    constant y_true gives -inf or NaN. As a compile metric ('r2Score' or 'r2_score') the
+    epoch value is the size-weighted mean of the batches' scores, not the score of the
+    whole epoch's rows.
+
+    >>> import lamina as lm
+    >>> round(lm.metrics.r2_score([3, -0.5, 2, 7], [2.5, 0.0, 2, 8]).item(), 4)
+    0.9486
+    """
+    y_true, y_pred = _same_shape(y_true, y_pred, "r2Score")
+    y_true, y_pred = y_true.astype(np.float32), y_pred.astype(np.float32)
+    residual = np.sum(np.square(y_true - y_pred))
+    total = np.sum(np.square(y_true - np.mean(y_true)))
+    with np.errstate(divide="ignore", invalid="ignore"):  # TF.js divides by zero too
+        return _float32(np.float32(1) - residual / total)
+
+
 # --- the Layers losses, as metrics (the same objects) -----------------------------------
 
 binary_crossentropy = _layer_losses.binary_crossentropy
@@ -251,6 +274,7 @@ EXTRA_METRICS = {
     "topKCategoricalAccuracy": top_k_categorical_accuracy,
     "sparseTopKCategoricalAccuracy": sparse_top_k_categorical_accuracy,
     "binaryCrossentropy": binary_crossentropy,
+    "r2Score": r2_score,  # TF.js exports tf.metrics.r2Score but its compile does not take the name
 }
 
 METRICS = {**TFJS_METRICS, **EXTRA_METRICS}
@@ -288,7 +312,7 @@ def get(identifier):
 
     Names: TF.js's ('binaryAccuracy', 'mse', 'MAE', ...), their snake_case forms
     ('binary_accuracy'), lamina's additions ('recall', 'sparseCategoricalAccuracy',
-    'topKCategoricalAccuracy', 'binaryCrossentropy') and every Layers loss name. The
+    'topKCategoricalAccuracy', 'binaryCrossentropy', 'r2Score') and every Layers loss name. The
     strings 'accuracy'/'acc' and 'crossentropy'/'ce' depend on the model: use `resolve`.
 
     >>> import lamina as lm

@@ -20,6 +20,7 @@ import numpy as np
 
 from lamina import losses as _losses
 from lamina import metrics as _metrics
+from lamina.data.dataset import Dataset
 from lamina.engine import dataset_training as _dataset_training
 from lamina.engine import summary as _summary
 from lamina.engine import training as _training
@@ -61,6 +62,9 @@ class Sequential:
         self._input_shape = None  # the model's input batch shape, [None, 784]
         self._input_name = None
         self._compiled = False
+        self._trainable = True
+        self._log_aliases = {}  # Keras's names for log keys: {"accuracy": "acc", ...}
+        self._uncompiled_reason = None  # set by lm.load_layers_model for the NotCompiledError
         self._is_training = False
         self._stop_training = False
         self.optimizer = None
@@ -106,6 +110,7 @@ class Sequential:
             self._input_shape = list(layer.batch_input_shape)
             self._input_name = f"{layer.name}_input"
         input_shape = self._shapes[-1][1] if self._shapes else self._input_shape
+        layer._warn_on_incompatible_input_shape(list(input_shape))
         if not layer.built:
             layer.build(list(input_shape))
         output_shape = list(layer.compute_output_shape(list(input_shape)))
@@ -185,13 +190,45 @@ class Sequential:
     # ---------------------------------------------------------------- weights
 
     @property
+    def trainable(self):
+        """Whether fit trains the model's weights; setting it sets every layer's weights
+        (TF.js Container.trainable). False freezes them all: trainable_weights is then
+        empty, summary counts them as non-trainable and fit refuses to run (TF.js's
+        "none of the variables is trainable"). Set it before compile, or compile again.
+        The layers' own `trainable` flags are left as they are, as in TF.js.
+
+        >>> import lamina as lm
+        >>> model = lm.sequential(layers=[lm.layers.dense(units=2, input_shape=[3])])
+        >>> model.trainable = False
+        >>> len(model.trainable_weights), len(model.non_trainable_weights)
+        (0, 2)
+        """
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, trainable):
+        if not isinstance(trainable, bool):
+            raise TypeError(f"trainable must be True or False, got {trainable!r}")
+        for layer in self.layers:
+            for weight in layer._trainable_weights:
+                weight.trainable = trainable
+        self._trainable = trainable
+
+    @property
     def trainable_weights(self):
-        """The trainable LayerWeights, layer by layer."""
+        """The trainable LayerWeights, layer by layer ([] when model.trainable is False)."""
+        if not self._trainable:
+            return []
         return [w for layer in self.layers for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self):
-        return [w for layer in self.layers for w in layer.non_trainable_weights]
+        """The other LayerWeights; when model.trainable is False, every weight (the layers'
+        trainable ones first, as TF.js)."""
+        frozen = [w for layer in self.layers for w in layer.non_trainable_weights]
+        if not self._trainable:
+            return [w for layer in self.layers for w in layer.trainable_weights] + frozen
+        return frozen
 
     @property
     def weights(self):
@@ -268,16 +305,17 @@ class Sequential:
         self._require_layers()
         return self._forward(as_tensor(x, "x"), training)
 
-    def predict(self, x, batch_size=32):
+    def predict(self, x, batch_size=32, verbose=0):
         """The output for x, in batches of batch_size; no dropout, nothing recorded on the tape.
+        verbose (0, 1 or 2) is accepted as Keras's predict takes it; nothing is printed.
 
         >>> import lamina as lm
         >>> model = lm.sequential(layers=[lm.layers.dense(units=2, input_shape=[3])])
-        >>> model.predict(lm.ones([5, 3]), batch_size=2).shape
+        >>> model.predict(lm.ones([5, 3]), batch_size=2, verbose=0).shape
         [5, 2]
         """
         self._require_layers()
-        return _training.predict(self, x, batch_size)
+        return _training.predict(self, x, batch_size, verbose)
 
     def predict_on_batch(self, x):
         """The output for x as one batch (TF.js predictOnBatch)."""
@@ -311,6 +349,7 @@ class Sequential:
         labels = _metrics.dedupe_names([label for label, _ in resolved])
         self._metric_fns = list(zip(labels, [fn for _, fn in resolved]))
         self.metrics_names = ["loss"] + labels
+        self._log_aliases = _log_aliases(metrics, labels)
         self._collected_weights = self.trainable_weights
         self._compiled = True
 
@@ -341,9 +380,12 @@ class Sequential:
     def stop_training(self, value):
         self._stop_training = bool(value)
 
-    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+    def fit(self, x, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0):
         """Trains for `epochs` epochs and returns the History (also kept as `model.history`).
+
+        x may also be an `lm.data` Dataset of batches (then without y): as Keras's
+        fit(dataset), that is `fit_dataset(x, epochs=..., ...)`, which it calls.
 
         TF.js's semantics: rank-1 x/y become columns; validation_split takes the last rows,
         before shuffling; the training rows are reshuffled each epoch; batches of
@@ -361,10 +403,31 @@ class Sequential:
         >>> h.history["loss"][-1] < 0.1 * h.history["loss"][0]
         True
         """
+        if isinstance(x, Dataset):
+            return self._fit_on_dataset(x, y, batch_size, validation_split, shuffle, sample_weight, epochs=epochs,
+                                        verbose=verbose, callbacks=callbacks, validation_data=validation_data,
+                                        class_weight=class_weight, initial_epoch=initial_epoch)
+        if y is None:
+            raise TypeError("fit() needs y, the targets (one row per row of x); to train on an lm.data Dataset "
+                            "of (x, y) batches, pass it alone: model.fit(dataset, epochs=...)")
         return _training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                              callbacks=callbacks, validation_split=validation_split,
                              validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
                              sample_weight=sample_weight, initial_epoch=initial_epoch)
+
+    def _fit_on_dataset(self, dataset, y, batch_size, validation_split, shuffle, sample_weight, **kwargs):
+        """fit(dataset): fit_dataset, after refusing fit's arguments that a Dataset decides."""
+        if y is not None:
+            raise ValueError("y must not be given when x is a Dataset: its elements carry the targets "
+                             "({'xs': x, 'ys': y} or (x, y) batches)")
+        decided = {"batch_size": (batch_size, 32, "the dataset's batches set it: dataset.batch(n)"),
+                   "validation_split": (validation_split, 0.0, "use validation_data"),
+                   "shuffle": (shuffle, True, "shuffle the dataset: dataset.shuffle(buffer_size)"),
+                   "sample_weight": (sample_weight, None, "give (x, y, sample_weight) batches")}
+        for argument, (value, default, instead) in decided.items():
+            if (value is not None) if default is None else (value != default):
+                raise ValueError(f"{argument} does not apply when x is a Dataset ({instead}); got {value!r}")
+        return self.fit_dataset(dataset, **kwargs)
 
     async def fit_async(self, x, y, **kwargs):
         """`fit` for asyncio programs: awaitable, it runs fit in a worker thread
@@ -382,16 +445,24 @@ class Sequential:
         """
         return await asyncio.to_thread(self.fit, x, y, **kwargs)
 
-    def evaluate(self, x, y, batch_size=32, verbose=0, sample_weight=None):
-        """The mean loss over x (a scalar Tensor), or [loss, metrics...] when there are metrics.
+    def evaluate(self, x, y, batch_size=32, verbose=0, sample_weight=None, return_dict=False):
+        """The mean loss over x, or [loss, metrics...] when there are metrics, as floats;
+        with return_dict, {"loss": ..., "acc": ...} keyed by metrics_names.
+
+        TF.js returns scalar Tensors; lamina returns plain floats, as Keras does and as
+        train_on_batch, the logs and the history already hold: they print, format and
+        compare as numbers (each holds the float32 value TF.js's Tensor would).
 
         >>> import lamina as lm
         >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[1], kernel_initializer="ones")])
-        >>> model.compile(optimizer="sgd", loss="meanSquaredError")
-        >>> model.evaluate([[1.0], [2.0]], [[1.0], [4.0]]).item()
-        2.0
+        >>> model.compile(optimizer="sgd", loss="meanSquaredError", metrics=["mae"])
+        >>> model.evaluate([[1.0], [2.0]], [[1.0], [4.0]])
+        [2.0, 1.0]
+        >>> model.evaluate([[1.0], [2.0]], [[1.0], [4.0]], return_dict=True)
+        {'loss': 2.0, 'mae': 1.0}
         """
-        return _training.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight)
+        return _training.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+                                  return_dict=return_dict)
 
     def fit_dataset(self, dataset, epochs=None, batches_per_epoch=None, validation_data=None,
                     validation_batches=None, validation_batch_size=32, callbacks=None, verbose=1,
@@ -427,7 +498,7 @@ class Sequential:
             validation_split=validation_split)
 
     def evaluate_dataset(self, dataset, batches=None, verbose=0):
-        """The mean loss over a Dataset's batches (a scalar Tensor), or [loss, metrics...] with
+        """The mean loss over a Dataset's batches (a float), or [loss, metrics...] with
         metrics; `batches` limits how many are drawn (TF.js evaluateDataset). Elements as in
         fit_dataset; the result is the examples' mean whatever the batch sizes.
 
@@ -436,7 +507,7 @@ class Sequential:
         >>> model.compile(optimizer="sgd", loss="meanSquaredError")
         >>> x, y = [[1.0], [2.0], [3.0]], [[1.0], [4.0], [3.0]]  # squared errors 0, 4, 0
         >>> ds = lm.data.zip({"xs": lm.data.array(x), "ys": lm.data.array(y)}).batch(2)
-        >>> round(model.evaluate_dataset(ds).item(), 6)  # batch means 2 and 0, weighted 2:1
+        >>> round(model.evaluate_dataset(ds), 6)  # batch means 2 and 0, weighted 2:1
         1.333333
         """
         return _dataset_training.evaluate_dataset(self, dataset, batches=batches, verbose=verbose)
@@ -444,6 +515,18 @@ class Sequential:
     def train_on_batch(self, x, y, class_weight=None, sample_weight=None):
         """One optimizer step on (x, y); returns the loss, or [loss, metrics...], as floats."""
         return _training.train_on_batch(self, x, y, class_weight=class_weight, sample_weight=sample_weight)
+
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        """The loss, or [loss, metrics...], on (x, y) as one batch, as floats; no update, no
+        dropout (Keras test_on_batch). With return_dict, {label: value}.
+
+        >>> import lamina as lm
+        >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[1], kernel_initializer="ones")])
+        >>> model.compile(optimizer="sgd", loss="meanSquaredError")
+        >>> model.test_on_batch([[1.0], [2.0]], [[1.0], [4.0]])
+        2.0
+        """
+        return _training.test_on_batch(self, x, y, sample_weight=sample_weight, return_dict=return_dict)
 
     # ---------------------------------------------------------------- saving (lamina.io)
 
@@ -461,6 +544,42 @@ class Sequential:
         from lamina import io
 
         return io.save(self, path, include_optimizer=include_optimizer)
+
+    def save_weights(self, path):
+        """Saves the weights alone to the folder `path`: `weights_manifest.json` (TF.js's
+        weightsManifest, the list that model.json holds) and `weights.bin`, written
+        atomically as `save` writes a model. No topology and no optimizer state: load them
+        into a model of the same layers with `load_weights`. See `lamina.io.save_weights`.
+
+        >>> import os, tempfile
+        >>> import lamina as lm
+        >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[2], name="doc_sw")])
+        >>> folder = os.path.join(tempfile.mkdtemp(), "w")
+        >>> _ = model.save_weights(folder)
+        >>> sorted(os.listdir(folder))
+        ['weights.bin', 'weights_manifest.json']
+        """
+        from lamina import io
+
+        return io.save_weights(self, path)
+
+    def load_weights(self, path, strict=True):
+        """Sets the weights (by name, else by position) from a `save_weights` folder or a saved model
+        (a `save` folder or its model.json); see `lamina.io.load_weights`.
+
+        >>> import os, tempfile
+        >>> import lamina as lm
+        >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[2], name="doc_lw")])
+        >>> folder = os.path.join(tempfile.mkdtemp(), "w")
+        >>> _ = model.save_weights(folder)
+        >>> model.set_weights([[[0.0], [0.0]], [0.0]])
+        >>> model.load_weights(folder)
+        >>> model.get_weights()[0].tolist() != [[0.0], [0.0]]
+        True
+        """
+        from lamina import io
+
+        io.load_weights(self, path, strict=strict)
 
     def get_config(self):
         """TF.js's Sequential config: {"name", "layers": [{"class_name", "config"}, ...]}.
@@ -553,6 +672,18 @@ def _resolve_loss(loss):
                              f"The model has 1 output(s), but you passed loss={list(loss)}.")
         loss = loss[0]
     return _losses.get(loss)
+
+
+def _log_aliases(metrics, labels):
+    """Keras's names for TF.js's log keys: a metric asked for as 'accuracy' is logged 'acc'
+    (TF.js), and the History also answers 'accuracy' and 'val_accuracy' for it (Keras)."""
+    asked = list(metrics.values()) if isinstance(metrics, dict) else metrics
+    if isinstance(asked, str) or not isinstance(asked, (list, tuple)):
+        asked = [asked]
+    flat = [m for item in asked for m in (item if isinstance(item, (list, tuple)) else [item])]
+    if "acc" in labels and any(isinstance(m, str) and m == "accuracy" for m in flat):
+        return {"accuracy": "acc", "val_accuracy": "val_acc"}
+    return {}
 
 
 def _resolve_metrics(metrics, loss_fn, output_shape, output_name):

@@ -41,7 +41,7 @@ from lamina.callbacks import configure_callbacks
 from lamina.data.iterators import rows_of
 from lamina.engine import data_checks
 from lamina.engine import fused as _fused
-from lamina.engine.training import (_count, _batch_followers, _require_compiled, _sample_weights,
+from lamina.engine.training import (_count, _batch_followers, _require_compiled, _results, _sample_weights,
                                     _test_batch, _test_loop, _training_session, _TrainSteps, _standardize_xy)
 from lamina.tensor import Tensor
 
@@ -404,7 +404,7 @@ def _close(iterator):
 # ---------------------------------------------------------------- evaluate_dataset
 
 def evaluate_dataset(model, dataset, batches=None, verbose=0):
-    """The loss (a scalar Tensor), or [loss, metrics...], over the batches of `dataset`."""
+    """The loss, or [loss, metrics...], over the batches of `dataset`, as floats (as evaluate)."""
     _require_compiled(model)
     _check_dataset(dataset, "dataset", "evaluate_dataset()")
     if batches is not None and not _is_positive_int(batches):
@@ -414,8 +414,7 @@ def evaluate_dataset(model, dataset, batches=None, verbose=0):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     _check_ends(dataset, batches, "dataset", "batches", "evaluate_dataset()")
     values = _evaluate_batches(model, dataset, batches, "evaluate_dataset()")
-    scalars = [Tensor._wrap(np.array(v, np.float32)) for v in values]
-    return scalars[0] if len(scalars) == 1 else scalars
+    return _results(model, values, return_dict=False)
 
 
 def _evaluate_batches(model, dataset, batches, caller):

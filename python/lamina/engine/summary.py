@@ -89,7 +89,10 @@ def print_summary(model, line_length=None, positions=None, print_fn=print):
         print_fn(format_row([name, _json([input_shape]), _json(output_shape), layer.count_params()], positions))
         print_fn(("=" if i == len(rows) - 1 else "_") * line_length)
 
-    trainable = _count(model._collected_trainable_weights())
+    # TF.js counts a model's collectedTrainableWeights when it has them; a Sequential never
+    # does (its compile sets them on an inner model), so its summary follows
+    # model.trainable_weights, and a model frozen after compile shows as frozen.
+    trainable = _count(model.trainable_weights)
     non_trainable = _count(model.non_trainable_weights)
     print_fn(f"Total params: {trainable + non_trainable}")
     print_fn(f"Trainable params: {trainable}")

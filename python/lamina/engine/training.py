@@ -31,7 +31,7 @@ from lamina.ops.tape import no_grad
 from lamina.random import generator
 from lamina.tensor import Tensor
 
-__all__ = ["get_optimizer", "fit", "evaluate", "predict", "train_on_batch", "make_batches"]
+__all__ = ["get_optimizer", "fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "make_batches"]
 
 # TF.js's optimizer strings (tfjs-layers/src/optimizers.ts getOptimizer): both spellings it
 # accepts, each with the hyperparameters compile gives it. 'momentum' has no string.
@@ -80,7 +80,31 @@ def make_batches(samples, batch_size):
 
 def _require_compiled(model):
     if not model._compiled:
-        raise NotCompiledError(NOT_COMPILED)
+        # A loaded model says why it came back uncompiled (set by lm.load_layers_model).
+        reason = getattr(model, "_uncompiled_reason", None)
+        raise NotCompiledError(NOT_COMPILED if reason is None else f"{NOT_COMPILED} {reason}")
+
+
+def _require_trainable(model):
+    """TF.js's variableGrads error, raised before training starts, when the model has
+    nothing to train (model.trainable = False, every layer frozen, or no weights)."""
+    collected = model._collected_trainable_weights()
+    if not any(weight.trainable for weight in collected):
+        raise ValueError("variableGrads() expects at least one of the input variables to be trainable, but none "
+                         f"of the {len(collected)} variables is trainable. (The model has nothing to train: "
+                         "set model.trainable = True, or a layer's trainable = True, then compile it again.)")
+
+
+def _check_validation_split(validation_split):
+    """validation_split as a float in [0, 1). TF.js ignores other values silently, but a
+    split of 1 or more (or a negative one) is never what a user means."""
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
+        raise TypeError(f"validation_split must be a number in [0, 1) (the fraction of the rows, taken from "
+                        f"the end, kept for validation), got {validation_split!r}")
+    if not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split must be in [0, 1) (the fraction of the rows, taken from the end, kept "
+                         f"for validation), got {validation_split!r}")
+    return float(validation_split)
 
 
 def _count(value, argument, minimum=0):
@@ -192,18 +216,25 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
         batch_size = data_checks.check_batch_size(batch_size)
         epochs = _count(epochs, "epochs")
         initial_epoch = _count(initial_epoch, "initial_epoch")
+        validation_split = _check_validation_split(validation_split)
         if shuffle == "batch":
             raise NotImplementedError("batch shuffling is not implemented yet")
+        _require_trainable(model)
 
         x, y = _standardize_xy(model, x, y, check_batch_axis=False)
+        if x.shape[0] == 0:  # TF.js returns an empty history; a user never means it
+            raise ValueError(f"x and y have 0 rows (x has shape {list(x.shape)}): fit needs at least one sample")
         weights = _sample_weights(y, class_weight, sample_weight)  # on the full y, as TF.js
         validation = None
         if validation_data is not None:
             x_val, y_val = data_checks.validation_pair(validation_data)
             validation = _standardize_xy(model, x_val, y_val, check_batch_axis=True)
-        elif isinstance(validation_split, numbers.Real) and 0 < validation_split < 1:
-            # The last rows, taken once before any shuffling (TF.js; other values are ignored).
+        elif validation_split > 0:
+            # The last rows, taken once before any shuffling (TF.js).
             split_at = math.floor(x.shape[0] * (1 - validation_split))
+            if split_at == 0:
+                raise ValueError(f"validation_split={validation_split} of {x.shape[0]} rows leaves no row to "
+                                 "train on; use a smaller split or more data")
             validation = (x[split_at:], y[split_at:])
             x, y = x[:split_at], y[:split_at]
             weights = None if weights is None else weights[:split_at]
@@ -409,20 +440,38 @@ class _TrainSteps:
 
 # ---------------------------------------------------------------- evaluate, predict, train_on_batch
 
-def evaluate(model, x, y, batch_size=32, verbose=0, sample_weight=None):
-    """The loss (a scalar Tensor), or [loss, metrics...] when compiled with metrics."""
+def _results(model, values, return_dict):
+    """evaluate's and test_on_batch's answer: plain floats, as Keras (and as train_on_batch
+    and the logs): the loss alone, [loss, metrics...], or {label: value} with return_dict.
+    Each is the float32 value TF.js's scalar Tensor would hold (so the fused and the tape
+    paths, which sum in different precisions, give the same numbers)."""
+    values = [float(np.float32(v)) for v in values]
+    if return_dict:
+        return dict(zip(model.metrics_names, values))
+    return values[0] if len(values) == 1 else values
+
+
+def _check_verbose(verbose):
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+
+
+def evaluate(model, x, y, batch_size=32, verbose=0, sample_weight=None, return_dict=False):
+    """The loss, or [loss, metrics...] when compiled with metrics, as floats ({label: value}
+    with return_dict)."""
     _require_compiled(model)
     batch_size = data_checks.check_batch_size(batch_size)
+    _check_verbose(verbose)
     x, y = _standardize_xy(model, x, y, check_batch_axis=True)
     weights = _sample_weights(y, None, sample_weight)
-    values = _test_loop(model, x, y, batch_size, weights)
-    scalars = [Tensor._wrap(np.array(v, np.float32)) for v in values]
-    return scalars[0] if len(scalars) == 1 else scalars
+    return _results(model, _test_loop(model, x, y, batch_size, weights), return_dict)
 
 
-def predict(model, x, batch_size=32):
-    """The model's output for x, computed in batches without recording anything or dropout."""
+def predict(model, x, batch_size=32, verbose=0):
+    """The model's output for x, computed in batches without recording anything or dropout.
+    verbose is accepted for Keras's sake: predict prints nothing."""
     batch_size = data_checks.check_batch_size(batch_size)
+    _check_verbose(verbose)
     x = data_checks.check_predict_input(x, model.input_names[0], model._input_batch_shape())
     runner = _fused.inference_runner(model, x, batch_size)
     if runner is not None:  # runs of batches, one call each, so that Ctrl-C lands soon
@@ -442,6 +491,7 @@ def predict(model, x, batch_size=32):
 def train_on_batch(model, x, y, class_weight=None, sample_weight=None):
     """One optimizer step on (x, y) as a single batch; the loss, or [loss, metrics...], as floats."""
     _require_compiled(model)
+    _require_trainable(model)
     x, y = _standardize_xy(model, x, y, check_batch_axis=True)
     weights = _sample_weights(y, class_weight, sample_weight)
     runner = _fused.training_runner(model, x, y, weights, x.shape[0]) if x.shape[0] else None
@@ -450,3 +500,14 @@ def train_on_batch(model, x, y, class_weight=None, sample_weight=None):
     else:
         outs = _train_step(model, x, y, weights)
     return outs[0] if len(outs) == 1 else outs
+
+
+def test_on_batch(model, x, y, sample_weight=None, return_dict=False):
+    """The loss, or [loss, metrics...], on (x, y) as one batch, as floats (Keras test_on_batch):
+    no dropout, no update, no regularization penalties."""
+    _require_compiled(model)
+    x, y = _standardize_xy(model, x, y, check_batch_axis=True)
+    weights = _sample_weights(y, None, sample_weight)
+    if x.shape[0] == 0:
+        raise ValueError("x and y have 0 rows: test_on_batch needs at least one sample")
+    return _results(model, _test_batch(model, x, y, weights), return_dict)

@@ -8,6 +8,8 @@ manifest, and with the optimizer the training config) and `weights.bin`.
 - `lm.save(model, path, include_optimizer=False)` / `model.save(path, ...)`: atomic save.
 - `lm.load_layers_model(path, strict=True, compile=True)`: strict, safe load.
 - `model.to_json()` / `lm.models.model_from_json(text)`: the topology alone.
+- `lm.io.save_weights(model, path)` / `lm.io.load_weights(model, path)` (and the model
+  methods): the weights alone, a folder with `weights_manifest.json` and `weights.bin`.
 
 >>> import os, tempfile
 >>> import lamina as lm
@@ -19,7 +21,8 @@ True
 """
 
 from lamina.io import model_json, weights  # noqa: F401
-from lamina.io.loading import load_layers_model, model_from_json
-from lamina.io.saving import check_user_defined_metadata, save
+from lamina.io.loading import load_layers_model, load_weights, model_from_json
+from lamina.io.saving import check_user_defined_metadata, save, save_weights
 
-__all__ = ["save", "load_layers_model", "model_from_json", "check_user_defined_metadata", "model_json", "weights"]
+__all__ = ["save", "load_layers_model", "save_weights", "load_weights", "model_from_json",
+           "check_user_defined_metadata", "model_json", "weights"]

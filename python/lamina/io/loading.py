@@ -25,10 +25,10 @@ from lamina import optimizers
 from lamina._serialization import to_camel_case
 from lamina.io import model_json, weights
 from lamina.io.paths import file_system_path
-from lamina.io.saving import FORMAT, MODEL_JSON, check_user_defined_metadata
+from lamina.io.saving import FORMAT, MODEL_JSON, WEIGHTS_MANIFEST, check_user_defined_metadata
 from lamina.tensor import Tensor
 
-__all__ = ["load_layers_model", "model_from_json"]
+__all__ = ["load_layers_model", "load_weights", "model_from_json"]
 
 
 def _model_json_path(path):
@@ -234,6 +234,14 @@ def load_layers_model(path, strict=True, compile=True):  # noqa: A002 - TF.js's 
         _compile(model, training, json_path)
         if optimizer_pairs:
             _restore_optimizer(model, optimizer_pairs, json_path)
+    elif training is not None:
+        model._uncompiled_reason = (f"It was loaded from {json_path} with compile=False: compile it with "
+                                    "model.compile(optimizer=..., loss=...), or load it with compile=True.")
+    else:
+        model._uncompiled_reason = (f"It was loaded from {json_path}, which has no training configuration (it was "
+                                    "saved with include_optimizer=False, the default): compile it with "
+                                    "model.compile(optimizer=..., loss=...), or save it with "
+                                    "model.save(path, include_optimizer=True) to keep its optimizer and loss.")
     metadata = document.get("userDefinedMetadata")
     if metadata is not None:
         try:
@@ -241,6 +249,60 @@ def load_layers_model(path, strict=True, compile=True):  # noqa: A002 - TF.js's 
         except ValueError as error:
             raise ValueError(f"{json_path}: userDefinedMetadata: {error}") from None
     return model
+
+
+def load_weights(model, path, strict=True):
+    """Sets `model`'s weights from the files at `path`: a `save_weights` folder (or its
+    weights_manifest.json), or a saved model's folder (or its model.json), whose optimizer
+    state, if any, is left aside. Weights are matched by name (TF.js's loadWeights); when
+    the names differ but the numbers of weights agree, as for the same layers built again
+    in one process (their automatic names count on: dense_Dense3 for dense_Dense1), they
+    are matched by position, as Keras does, with every shape checked.
+
+    strict: every weight in the files must belong to the model and every model weight must
+    be in them, and the weight files must hold no extra bytes. All weights are checked
+    before any is set, so a failed load leaves the model as it was.
+
+    >>> import os, tempfile
+    >>> import lamina as lm
+    >>> model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[2], name="doc_io_lw")])
+    >>> folder = os.path.join(tempfile.mkdtemp(), "w")
+    >>> _ = lm.io.save_weights(model, folder)
+    >>> saved = model.get_weights()
+    >>> model.set_weights([[[5.0], [5.0]], [5.0]])
+    >>> lm.io.load_weights(model, folder)
+    >>> all((a == b).all() for a, b in zip(model.get_weights(), saved))
+    True
+    """
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be True or False, got {strict!r}")
+    where = file_system_path(path, "loads from")
+    if os.path.isdir(where):
+        names = [name for name in (WEIGHTS_MANIFEST, MODEL_JSON) if os.path.isfile(os.path.join(where, name))]
+        if not names:
+            raise FileNotFoundError(f"Path {where} holds neither {WEIGHTS_MANIFEST} (model.save_weights) nor "
+                                    f"{MODEL_JSON} (model.save): loading failed")
+        where = os.path.join(where, names[0])
+    elif not os.path.isfile(where):
+        raise FileNotFoundError(f"Path {where} does not exist: loading failed")
+    with open(where, "rb") as handle:
+        try:
+            text = handle.read().decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{where}: malformed JSON: the file is not UTF-8 text ({error})") from None
+    document = model_json.parse_json(text, where)
+    manifest = document.get("weightsManifest") if isinstance(document, dict) else document
+    if manifest is None:
+        raise ValueError(f"{where}: no weightsManifest: this file lists no weights")
+    pairs = weights.read_manifest(manifest, os.path.dirname(where), where, strict)
+    pairs = [(spec, array) for spec, array in pairs if spec.get("group") != "optimizer"]
+    targets = model.weights
+    if sorted(spec["name"] for spec, _ in pairs) != sorted(w.original_name for w in targets) \
+            and len(pairs) == len(targets):
+        # The same layers built again in this process get new automatic names (dense_Dense3
+        # for dense_Dense1): then by position, as Keras's load_weights, shapes still checked.
+        pairs = [(dict(spec, name=target.original_name), array) for (spec, array), target in zip(pairs, targets)]
+    _set_model_weights(model, pairs, where, strict)
 
 
 def model_from_json(json_text):

@@ -2,7 +2,10 @@
 
 import os
 
-__all__ = ["file_system_path"]
+__all__ = ["KERAS_SUFFIXES", "file_system_path"]
+
+# Files Keras writes; lamina neither writes nor reads them.
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
 def file_system_path(path, verb):
@@ -12,6 +15,10 @@ def file_system_path(path, verb):
 
     >>> file_system_path("file:///tmp/model", "saves to")
     '/tmp/model'
+    >>> file_system_path("model.keras", "saves to")
+    Traceback (most recent call last):
+    ...
+    ValueError: path: 'model.keras' names a Keras file; lamina saves to TensorFlow.js's format, ...
     """
     if isinstance(path, os.PathLike):
         path = os.fspath(path)
@@ -23,4 +30,10 @@ def file_system_path(path, verb):
     elif "://" in path:
         raise ValueError(f"path: lamina {verb} the file system (a folder, a model.json path or a file:// URL), "
                          f"got {path!r}")
+    if path.lower().endswith(KERAS_SUFFIXES) and not os.path.isdir(path):
+        hint = ("tensorflowjs_converter --input_format=keras converts a Keras file to it"
+                if verb.startswith("load") else "name a folder instead, e.g. 'my-model'")
+        raise ValueError(f"path: {path!r} names a Keras file; lamina {verb} TensorFlow.js's format, a folder "
+                         f"holding model.json (or weights_manifest.json) and weights.bin, which "
+                         f"tf.loadLayersModel('<folder>/model.json') reads in the browser ({hint})")
     return os.path.abspath(path)

@@ -36,7 +36,7 @@ from lamina.io import model_json, weights
 from lamina.io.paths import file_system_path
 
 __all__ = ["GENERATED_BY", "FORMAT", "model_json_document", "training_config", "check_user_defined_metadata",
-           "save"]
+           "save", "save_weights"]
 
 FORMAT = "layers-model"
 # TF.js writes 'TensorFlow.js tfjs-layers v4.22.0'; its loader never reads this field, so
@@ -44,6 +44,7 @@ FORMAT = "layers-model"
 GENERATED_BY = f"lamina v{__version__}"
 MODEL_JSON = "model.json"
 WEIGHTS_BIN = "weights.bin"
+WEIGHTS_MANIFEST = "weights_manifest.json"  # save_weights: the weightsManifest alone
 MAX_USER_DEFINED_METADATA_LENGTH = 1024 * 1024  # TF.js warns above this serialized length
 
 
@@ -158,7 +159,9 @@ def _previous_files(folder, json_name):
     try:
         with open(os.path.join(folder, json_name), "rb") as handle:
             document = model_json.parse_json(handle.read().decode("utf-8"), json_name)
-        for group in document.get("weightsManifest") or []:
+        # A model.json holds the manifest under weightsManifest; weights_manifest.json is one.
+        groups = document if isinstance(document, list) else document.get("weightsManifest")
+        for group in groups or []:
             owned.update(p for p in group.get("paths", []) if isinstance(p, str) and "/" not in p.lstrip("./"))
         owned.update(p[2:] for p in list(owned) if p.startswith("./"))
     except (OSError, ValueError, AttributeError, TypeError):
@@ -264,6 +267,44 @@ def save(model, path, include_optimizer=False):
     folder, json_name = _target(path)
     document, data = model_json_document(model, include_optimizer)
     text = model_json.dumps(document).encode("utf-8")
+    _write_folder(folder, json_name, text, data)
+    specs = document["weightsManifest"][0]["weights"]
+    return {"model_json": os.path.join(folder, json_name), "weights": [os.path.join(folder, WEIGHTS_BIN)],
+            "model_topology_bytes": len(model_json.dumps(document["modelTopology"]).encode("utf-8")),
+            "weight_specs_bytes": len(model_json.dumps(specs).encode("utf-8")),
+            "weight_data_bytes": len(data)}
+
+
+def save_weights(model, path):
+    """Saves `model.weights` alone, atomically, to the folder `path` (created if missing):
+    `weights_manifest.json`, TF.js's weightsManifest (the list a model.json holds under
+    that key: [{"paths": ["weights.bin"], "weights": [{name, shape, dtype}, ...]}]), and
+    `weights.bin`, the values in TF.js's binary format. No topology, no optimizer state.
+    The folder is replaced as `save` replaces a model's. Read it back with
+    `lm.io.load_weights` / `model.load_weights`, which match the weights by name.
+
+    Returns {"weights_manifest": path, "weights": [path], "weight_specs_bytes": n,
+    "weight_data_bytes": n}.
+
+    >>> import os, tempfile
+    >>> import lamina as lm
+    >>> model = lm.sequential(layers=[lm.layers.dense(units=2, input_shape=[3], name="doc_io_sw")])
+    >>> info = lm.io.save_weights(model, os.path.join(tempfile.mkdtemp(), "w"))
+    >>> info["weight_data_bytes"]  # 6 + 2 float32 values
+    32
+    """
+    folder = file_system_path(path, "saves to")
+    specs, data = weights.encode([(weight.original_name, weight.val._data, None) for weight in model.weights])
+    text = model_json.dumps([{"paths": [WEIGHTS_BIN], "weights": specs}]).encode("utf-8")
+    _write_folder(folder, WEIGHTS_MANIFEST, text, data)
+    return {"weights_manifest": os.path.join(folder, WEIGHTS_MANIFEST),
+            "weights": [os.path.join(folder, WEIGHTS_BIN)],
+            "weight_specs_bytes": len(model_json.dumps(specs).encode("utf-8")), "weight_data_bytes": len(data)}
+
+
+def _write_folder(folder, json_name, text, data):
+    """Puts a folder holding `json_name` (text) and weights.bin (data) at `folder`,
+    atomically (see the module docstring)."""
     _check_folder(folder, json_name)
     parent = os.path.dirname(folder)
     os.makedirs(parent, exist_ok=True)
@@ -281,11 +322,6 @@ def save(model, path, include_optimizer=False):
         leftover = old if old is not None else staging
         if os.path.exists(leftover):
             shutil.rmtree(leftover, ignore_errors=True)
-    specs = document["weightsManifest"][0]["weights"]
-    return {"model_json": os.path.join(folder, json_name), "weights": [os.path.join(folder, WEIGHTS_BIN)],
-            "model_topology_bytes": len(model_json.dumps(document["modelTopology"]).encode("utf-8")),
-            "weight_specs_bytes": len(model_json.dumps(specs).encode("utf-8")),
-            "weight_data_bytes": len(data)}
 
 
 def _new_folder(parent, prefix):

@@ -7,8 +7,10 @@ or written by a user — trains through the tape. It creates its weights once, i
 """
 
 import inspect
+import json
 import re
 import threading
+import warnings
 
 import numpy as np
 
@@ -143,6 +145,11 @@ class LayerWeight:
 
 
 # ---------------------------------------------------------------- Layer
+
+def _json_shape(shape):
+    """A shape as JSON.stringify writes it (TF.js's messages): [null,3]."""
+    return json.dumps(list(shape), separators=(",", ":"))
+
 
 def _shape_list(shape, argument):
     """A shape argument as a list of ints and Nones (None: a size not known yet)."""
@@ -301,6 +308,31 @@ class Layer:
         self._weight_names.add(name)
         (self._trainable_weights if trainable else self._non_trainable_weights).append(weight)
         return weight
+
+    def _warn_on_incompatible_input_shape(self, input_shape):
+        """Warns (as TF.js's console.warn, with its text) when a layer that declares its
+        input (input_shape or batch_input_shape) is connected to inputs of another rank or
+        size; the layer is built for the shape it receives, so the declaration is ignored.
+
+        >>> import warnings
+        >>> import lamina as lm
+        >>> layer = lm.layers.dense(units=2, input_shape=[5], name="doc_warn")
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     layer._warn_on_incompatible_input_shape([None, 3])
+        >>> str(caught[0].message)
+        'The shape of the input tensor ([null,3]) does not match the expectation of layer doc_warn: [null,5]'
+        """
+        expected = self.batch_input_shape
+        if expected is None:
+            return
+        shown, declared = _json_shape(input_shape), _json_shape(expected)
+        if len(input_shape) != len(expected):
+            warnings.warn(f"The rank of the input tensor provided (shape: {shown}) does not match that of the "
+                          f"batchInputShape ({declared}) of the layer {self.name}", stacklevel=3)
+        elif any(d is not None and i is not None and d != i for d, i in zip(expected, input_shape)):
+            warnings.warn(f"The shape of the input tensor ({shown}) does not match the expectation of layer "
+                          f"{self.name}: {declared}", stacklevel=3)
 
     @property
     def trainable(self):
