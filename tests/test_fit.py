@@ -206,8 +206,8 @@ def test_sample_weight_and_class_weight_multiply():
 def test_class_weight_must_cover_every_class():
     model = weighted_model()
     y = np.eye(2, dtype=np.float32)[[0, 1]]
-    with pytest.raises(ValueError, match="^classWeight must contain all classes in the training data. "
-                                         "The class 1 exists in the data but not in classWeight$"):
+    with pytest.raises(ValueError, match="^class_weight must contain all classes in the training data. "
+                                         "The class 1 exists in the data but not in class_weight$"):
         model.fit(np.ones([2, 1]), y, verbose=0, class_weight={0: 1.0})
 
 
@@ -307,9 +307,9 @@ def test_fit_error_texts():
          "For integer class labels use the loss 'sparseCategoricalCrossentropy', or one-hot encode them "
          "(lm.one_hot)"),
         (lambda: model.fit(np.zeros([10, 784]), y10, batch_size=0),
-         "batchSize is required to be a positive integer, but got 0"),
+         "batch_size is required to be a positive integer, but got 0"),
         (lambda: model.fit(np.zeros([10, 784]), y10, validation_data=[np.zeros([2, 784])]),
-         "When passing validation data, it must contain 2 (valX, valY) or 3 (valX, valY, valSampleWeight) "
+         "When passing validation data, it must contain 2 (x_val, y_val) or 3 (x_val, y_val, val_sample_weight) "
          "items; a list of 1 item(s) is invalid."),
         (lambda: model.fit(np.array(5.0), y10),
          "Expected tensor to be at least 1D, but received a 0D tensor (scalar)."),
@@ -332,7 +332,7 @@ def test_categorical_crossentropy_with_one_column_targets():
 def test_not_implemented_fit_forms():
     model = guide_model()
     x, y = np.zeros([4, 784]), np.zeros([4, 10])
-    with pytest.raises(NotImplementedError, match="validationData including sample weights is not supported yet."):
+    with pytest.raises(NotImplementedError, match="validation_data including sample weights is not supported yet."):
         model.fit(x, y, validation_data=(x, y, np.ones(4)), verbose=0)
     with pytest.raises(NotImplementedError, match="batch shuffling is not implemented yet"):
         model.fit(x, y, shuffle="batch", verbose=0)

@@ -404,7 +404,7 @@ def test_errors_name_what_is_wrong():
     with pytest.raises(ValueError, match="validation_batches applies only when validation_data is a Dataset"):
         model.fit_dataset(data, epochs=1, validation_data=(np.zeros([1, 2]), np.zeros([1, 1])),
                           validation_batches=2)
-    with pytest.raises(ValueError, match="^batchSize is required to be a positive integer, but got 0$"):
+    with pytest.raises(ValueError, match="^batch_size is required to be a positive integer, but got 0$"):
         model.fit_dataset(data, epochs=1, validation_data=(np.zeros([1, 2]), np.zeros([1, 1])),
                           validation_batch_size=0)
     with pytest.raises(ValueError, match="^Test loop expects `batches` to be a positive integer, but received 0$"):
@@ -451,7 +451,7 @@ def test_an_uncompiled_model_is_refused():
     (7, "7")])
 def test_elements_of_another_form_get_tfjs_message(element, shown):
     message = ("^A Dataset iterator for fit_dataset\\(\\) is expected to generate objects of the form "
-               "\\{'xs': xVal, 'ys': yVal\\} or tuples .* The provided Dataset instead generates " + shown + "$")
+               "\\{'xs': x_val, 'ys': y_val\\} or tuples .* The provided Dataset instead generates " + shown + "$")
     with pytest.raises(ValueError, match=message):
         frozen_model().fit_dataset(Batches([element]), epochs=1, verbose=0)
 

@@ -472,7 +472,7 @@ def test_input_layer():
     assert layer.built and not layer.trainable and layer.weights == [] and layer.count_params() == 0
     with pytest.raises(ValueError, match="Cannot pass any input to an InputLayer's apply\\(\\) method. InputLayer name: in_check"):
         layer(lm.ones([1, 784]))
-    with pytest.raises(ValueError, match="Only provide the inputShape OR batchInputShape"):
+    with pytest.raises(ValueError, match="Only provide the input_shape OR batch_input_shape"):
         lm.layers.input_layer(input_shape=[3], batch_input_shape=[None, 3])
 
 

@@ -103,7 +103,7 @@ def test_flatten_and_reshape_shapes_flow_through():
 
 def test_first_layer_without_input_shape_is_refused():
     with pytest.raises(ValueError, match=re.escape(
-            "The first layer in a Sequential model must get an `inputShape` or `batchInputShape` argument.")):
+            "The first layer in a Sequential model must get an `input_shape` or `batch_input_shape` argument:")):
         lm.sequential(layers=[lm.layers.dense(units=2)])
 
 
@@ -288,7 +288,7 @@ def test_predict_errors_are_tfjs_texts(x, message):
 
 
 def test_predict_batch_size_must_be_positive():
-    with pytest.raises(ValueError, match="^batchSize is required to be a positive integer, but got 0$"):
+    with pytest.raises(ValueError, match="^batch_size is required to be a positive integer, but got 0$"):
         two_layer().predict(np.ones([2, 3]), batch_size=0)
 
 

@@ -27,8 +27,8 @@ from lamina.tensor import Tensor, as_tensor
 
 __all__ = ["Sequential", "sequential"]
 
-FIRST_LAYER_NEEDS_SHAPE = ("The first layer in a Sequential model must get an `inputShape` or "
-                           "`batchInputShape` argument. In lamina: input_shape=[...] or "
+FIRST_LAYER_NEEDS_SHAPE = ("The first layer in a Sequential model must get an `input_shape` or "
+                           "`batch_input_shape` argument: input_shape=[...] or "
                            "batch_input_shape=[None, ...], e.g. lm.layers.dense(units=32, input_shape=[784]).")
 
 
@@ -86,7 +86,7 @@ class Sequential:
         >>> model.add(lm.layers.dense(units=2))
         Traceback (most recent call last):
         ...
-        ValueError: The first layer in a Sequential model must get an `inputShape` or `batchInputShape` argument. In lamina: input_shape=[...] ...
+        ValueError: The first layer in a Sequential model must get an `input_shape` or `batch_input_shape` argument: input_shape=[...] or ...
         """
         if not isinstance(layer, _layer_base()):
             raise TypeError(f"The added layer must be an instance of class Layer. Found: {layer!r}")

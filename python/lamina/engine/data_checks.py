@@ -190,10 +190,10 @@ def check_batch_size(batch_size):
     >>> check_batch_size(0)
     Traceback (most recent call last):
     ...
-    ValueError: batchSize is required to be a positive integer, but got 0
+    ValueError: batch_size is required to be a positive integer, but got 0
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
-        raise ValueError(f"batchSize is required to be a positive integer, but got {batch_size}")
+        raise ValueError(f"batch_size is required to be a positive integer, but got {batch_size}")
     return int(batch_size)
 
 
@@ -228,16 +228,16 @@ def validation_pair(validation_data):
     >>> validation_pair([[1, 2]])
     Traceback (most recent call last):
     ...
-    ValueError: When passing validation data, it must contain 2 (valX, valY) or 3 (valX, valY, valSampleWeight) items; a list of 1 item(s) is invalid.
+    ValueError: When passing validation data, it must contain 2 (x_val, y_val) or 3 (x_val, y_val, val_sample_weight) items; a list of 1 item(s) is invalid.
     """
     if not isinstance(validation_data, (list, tuple)):
         raise TypeError("validation_data must be a pair (x_val, y_val), got "
                         f"{type(validation_data).__name__}")
     if len(validation_data) == 3:
-        raise NotImplementedError("validationData including sample weights is not supported yet.")
+        raise NotImplementedError("validation_data including sample weights is not supported yet.")
     if len(validation_data) != 2:
-        raise ValueError("When passing validation data, it must contain 2 (valX, valY) or 3 (valX, valY, "
-                         f"valSampleWeight) items; a list of {len(validation_data)} item(s) is invalid.")
+        raise ValueError("When passing validation data, it must contain 2 (x_val, y_val) or 3 (x_val, y_val, "
+                         f"val_sample_weight) items; a list of {len(validation_data)} item(s) is invalid.")
     return validation_data[0], validation_data[1]
 
 
@@ -268,8 +268,8 @@ def class_weight_to_sample_weight(y, class_weight):
     weights = np.empty(len(classes), np.float32)
     for c in np.unique(classes):
         if int(c) not in class_weight:
-            raise ValueError("classWeight must contain all classes in the training data. "
-                             f"The class {int(c)} exists in the data but not in classWeight")
+            raise ValueError("class_weight must contain all classes in the training data. "
+                             f"The class {int(c)} exists in the data but not in class_weight")
         weights[classes == c] = class_weight[int(c)]
     return weights
 

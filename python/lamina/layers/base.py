@@ -350,7 +350,7 @@ class Layer:
         params = self.weights
         weights = list(weights)
         if len(weights) != len(params):
-            raise ValueError(f'You called setWeights(weights) on layer "{self.name}" with a weight list '
+            raise ValueError(f'You called set_weights(weights) on layer "{self.name}" with a weight list '
                              f"of length {len(weights)}, but the layer was expecting {len(params)} weights.")
         arrays = [np.asarray(w._data if isinstance(w, Tensor) else w) for w in weights]
         for param, array in zip(params, arrays):  # check all before writing any
