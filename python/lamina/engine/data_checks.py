@@ -258,7 +258,7 @@ def class_weight_to_sample_weight(y, class_weight):
     >>> class_weight_to_sample_weight(np.array([[0.0], [2.0]]), {0: 1, 1: 3})
     Traceback (most recent call last):
     ...
-    ValueError: classWeight must contain all classes in the training data. The class 2 exists in the data but not in classWeight
+    ValueError: class_weight must contain all classes in the training data. The class 2 exists in the data but not in class_weight
     """
     if isinstance(class_weight, (list, tuple)):
         class_weight = dict(enumerate(class_weight))
