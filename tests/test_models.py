@@ -174,9 +174,13 @@ def test_optimizer_strings_get_tfjs_defaults(name, class_name, config):
     assert model.optimizer.get_config() == pytest.approx(config)
 
 
-@pytest.mark.parametrize("name", ["foo", "momentum", "RMSprop", "AdaGrad"])
-def test_unknown_optimizer_strings(name):
-    with pytest.raises(ValueError, match=f"^Unknown Optimizer {name}\\. Valid optimizers: sgd, SGD, adam"):
+@pytest.mark.parametrize("name, hint", [("foo", ""), ("momentum", ""), ("RMSprop", " Did you mean 'RMSProp'?"),
+                                        ("AdaGrad", " Did you mean 'Adagrad'?"), ("adamm", " Did you mean 'adam'?"),
+                                        ("sdg", " Did you mean 'sgd'?")])
+def test_unknown_optimizer_strings(name, hint):
+    # TF.js's text first, then the nearest accepted name (spelled as typed: 'Adagrad' for 'AdaGrad').
+    message = f"Unknown Optimizer {name}.{hint} Valid optimizers: sgd, SGD, adam"
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
         two_layer().compile(optimizer=name, loss="meanSquaredError")
 
 

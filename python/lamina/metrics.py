@@ -27,6 +27,7 @@ import re
 import numpy as np
 
 from lamina import losses as _losses
+from lamina._suggest import did_you_mean
 from lamina.losses import layers as _layer_losses
 from lamina.tensor import Tensor, as_tensor
 
@@ -304,7 +305,8 @@ def get(identifier):
                         f"got {type(identifier).__name__}")
     if identifier in _BY_NAME:
         return _BY_NAME[identifier]
-    raise ValueError(f"Unknown metric {identifier}. Valid metrics: "
+    hint = did_you_mean(identifier, [*_BY_NAME, *_ACCURACY, *_CROSSENTROPY])
+    raise ValueError(f"Unknown metric {identifier}.{hint} Valid metrics: "
                      f"{', '.join(_ACCURACY + _CROSSENTROPY + tuple(METRICS))}, any loss name "
                      f"(e.g. meanSquaredError), or the snake_case form of any of these "
                      f"(e.g. binary_accuracy)")
