@@ -320,6 +320,23 @@ def test_fit_error_texts():
             run()
 
 
+def test_one_example_without_its_batch_axis_is_named_in_fit_and_evaluate():
+    model = guide_model()
+    one_example = np.zeros(784)  # x[0] of a [n, 784] x
+    tfjs_text = ("input expected a batch of elements where each example has shape [784] (i.e.,tensor shape [*,784]) "
+                 "but the input received an input with 784 examples, each with shape [1] (tensor shape [784,1])")
+    hint = ". The input (shape [784]) has no batch axis: the model takes a batch of rows, e.g. x[None] or x.reshape(1, -1)"
+    for run in (lambda: model.fit(one_example, np.zeros([1, 10]), verbose=0),
+                lambda: model.evaluate(one_example, np.zeros([1, 10]))):
+        with pytest.raises(ValueError, match=exactly(tfjs_text + hint)):
+            run()
+    # A 1-D x that is not one example: each value is read as an example of one feature.
+    with pytest.raises(ValueError, match=re.escape(
+            "(tensor shape [10,1]). A 1-D input (shape [10]) is read as one feature per example; the model takes "
+            "examples of shape [784], so x must have shape [samples, 784]") + "$"):
+        model.fit(np.zeros(10), np.zeros([10, 10]), verbose=0)
+
+
 def test_categorical_crossentropy_with_one_column_targets():
     model = lm.sequential(layers=[lm.layers.dense(units=1, input_shape=[3], activation="sigmoid")])
     model.compile(optimizer="sgd", loss="categoricalCrossentropy")

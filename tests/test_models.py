@@ -282,13 +282,32 @@ def test_predict_has_no_dropout_but_a_training_call_does():
 @pytest.mark.parametrize("x, message", [
     # tfjs_observed.md §3 error table (predict's checker; 1-D input is expanded to [n, 1])
     (np.zeros([3, 100]), "Error when checking : expected {name} to have shape [null,3] but got array with shape [3,100]."),
-    (np.zeros([3]), "Error when checking : expected {name} to have shape [null,3] but got array with shape [3,1]."),
+    (np.zeros([3]), "Error when checking : expected {name} to have shape [null,3] but got array with shape [3,1]. "
+                    "The input (shape [3]) has no batch axis: predict takes a batch of rows, e.g. x[None] or "
+                    "x.reshape(1, -1)"),
     (np.zeros([2, 3, 1]), "Error when checking : expected {name} to have 2 dimension(s), but got array with shape [2,3,1]"),
 ])
 def test_predict_errors_are_tfjs_texts(x, message):
     model = two_layer()
     with pytest.raises(ValueError, match="^" + re.escape(message.format(name=model.input_names[0])) + "$"):
         model.predict(x)
+
+
+def test_predict_on_one_example_says_the_batch_axis_is_missing():
+    model = lm.sequential(layers=[lm.layers.dense(units=2, input_shape=[64])])
+    x = np.zeros([5, 64])
+    name = model.input_names[0]
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"Error when checking : expected {name} to have shape [null,64] but got array with shape [64,1]. "
+            "The input (shape [64]) has no batch axis: predict takes a batch of rows, e.g. x[None] or "
+            "x.reshape(1, -1)") + "$"):
+        model.predict(x[0])
+    assert model.predict(x[0][None]).shape == [1, 2]  # the fix the message gives works
+    images = lm.sequential(layers=[lm.layers.flatten(input_shape=[4, 4])])
+    with pytest.raises(ValueError, match=re.escape(
+            "to have 3 dimension(s), but got array with shape [4,4]. The input (shape [4,4]) has no batch axis: "
+            "predict takes a batch of rows, e.g. x[None]") + "$"):
+        images.predict(np.zeros([4, 4]))
 
 
 def test_predict_batch_size_must_be_positive():

@@ -93,6 +93,29 @@ def _single(data, name, prefix):
     return data
 
 
+def _batch_axis_hint(given_shape, expected_shape, taker):
+    """Why a shape mismatch happened when x is one example without its batch axis (x[0]
+    passed for x), or a 1-D x meets a model whose examples have several features.
+
+    >>> _batch_axis_hint((64,), [None, 64], "predict")
+    '. The input (shape [64]) has no batch axis: predict takes a batch of rows, e.g. x[None] or x.reshape(1, -1)'
+    >>> _batch_axis_hint((10,), [None, 64], "fit")
+    '. A 1-D input (shape [10]) is read as one feature per example; the model takes examples of shape [64], so x must have shape [samples, 64]'
+    """
+    example = list(expected_shape[1:])
+    one_example = len(given_shape) == len(example) and all(
+        expected is None or dim == expected for dim, expected in zip(given_shape, example))
+    if one_example:
+        reshape = " or x.reshape(1, -1)" if len(example) == 1 else ""
+        return (f". The input (shape [{_shape_text(given_shape)}]) has no batch axis: {taker} takes "
+                f"a batch of rows, e.g. x[None]{reshape}")
+    if len(given_shape) == 1 and example not in ([1], [None]):
+        return (f". A 1-D input (shape [{_shape_text(given_shape)}]) is read as one feature per example; "
+                f"the model takes examples of shape [{_shape_text(example)}], so x must have shape "
+                f"[samples, {_shape_text(example)}]")
+    return ""
+
+
 def standardize(data, name, expected_shape, check_batch_axis=False, prefix="input"):
     """`data` as a float32 array of the expected rank and shape (TF.js standardizeInputData).
 
@@ -109,20 +132,22 @@ def standardize(data, name, expected_shape, check_batch_axis=False, prefix="inpu
     array = as_float_array(_single(data, name, prefix), "x" if prefix == "input" else "y")
     if array.ndim == 0:
         raise ValueError("Expected tensor to be at least 1D, but received a 0D tensor (scalar).")
+    given_shape = array.shape
     if array.ndim == 1:
         array = array.reshape(-1, 1)
     if expected_shape is None:
         return array
+    # TF.js's texts, then for x the likely cause: one example passed without its batch axis.
+    hint = _batch_axis_hint(given_shape, expected_shape, "the model") if prefix == "input" else ""
     if array.ndim != len(expected_shape):
         raise ValueError(f"Error when checking {prefix}: expected {name} to have {len(expected_shape)} "
-                         f"dimension(s). but got array with shape {_shape_text(array.shape)}")
+                         f"dimension(s). but got array with shape {_shape_text(array.shape)}{hint}")
     for axis, (dim, expected) in enumerate(zip(array.shape, expected_shape)):
         if axis == 0 and not check_batch_axis:
             continue
         if expected is not None and dim != expected:
             example = _shape_text(expected_shape[1:])
-            # TF.js's text, then what a Python user most often meant: class indices as labels.
-            hint = ""
+            # For y, what a Python user most often meant: class indices as labels.
             if prefix == "target" and array.shape[1:] == (1,) and expected_shape[-1] not in (None, 1):
                 hint = (". For integer class labels use the loss 'sparseCategoricalCrossentropy', "
                         "or one-hot encode them (lm.one_hot)")
@@ -210,15 +235,18 @@ def check_predict_input(data, name, expected_shape):
     array = as_float_array(_single(data, name, ""), "x")
     if array.ndim == 0:
         raise ValueError("Expected tensor to be at least 1D, but received a 0D tensor (scalar).")
+    given_shape = array.shape
     if array.ndim == 1:
         array = array.reshape(-1, 1)  # TF.js's predict expands [784] to [784, 1] too
+    # TF.js's texts, then the likely cause: one example passed without its batch axis.
+    hint = _batch_axis_hint(given_shape, expected_shape, "predict")
     if array.ndim != len(expected_shape):
         raise ValueError(f"Error when checking : expected {name} to have {len(expected_shape)} dimension(s), "
-                         f"but got array with shape {_json(array.shape)}")
+                         f"but got array with shape {_json(array.shape)}{hint}")
     for axis, (dim, expected) in enumerate(zip(array.shape, expected_shape)):
         if axis > 0 and expected is not None and dim != expected:
             raise ValueError(f"Error when checking : expected {name} to have shape {_json(expected_shape)} "
-                             f"but got array with shape {_json(array.shape)}.")
+                             f"but got array with shape {_json(array.shape)}{hint or '.'}")
     return array
 
 
