@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from lamina._public import public_dir
 from lamina import creation, random as _random
 from lamina._suggest import did_you_mean
 from lamina._serialization import Serializable, resolve, to_camel_case, to_snake_case
@@ -31,6 +32,7 @@ __all__ = [
     "variance_scaling", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform",
     "le_cun_normal", "le_cun_uniform", "orthogonal", "get", "serialize",
 ]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 _RANDOM_DTYPES = ("float32", "int32")
 

@@ -26,6 +26,7 @@ import re
 
 import numpy as np
 
+from lamina._public import public_dir
 from lamina import losses as _losses
 from lamina._suggest import did_you_mean
 from lamina.losses import layers as _layer_losses
@@ -39,6 +40,7 @@ __all__ = [
     "cosine_proximity", "mse", "mae", "mape", "cosine", "MSE", "MAE", "MAPE",
     "get", "resolve", "get_loss_or_metric_name", "dedupe_names",
 ]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 
 # --- argument handling -----------------------------------------------------------------

@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from lamina._public import public_dir
 from lamina import losses as _losses
 from lamina import metrics as _metrics
 from lamina.engine import dataset_training as _dataset_training
@@ -25,7 +26,8 @@ from lamina.engine import summary as _summary
 from lamina.engine import training as _training
 from lamina.tensor import Tensor, as_tensor
 
-__all__ = ["Sequential", "sequential"]
+__all__ = ["Sequential", "sequential", "model_from_json"]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 FIRST_LAYER_NEEDS_SHAPE = ("The first layer in a Sequential model must get an `input_shape` or "
                            "`batch_input_shape` argument: input_shape=[...] or "

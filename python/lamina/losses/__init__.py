@@ -30,6 +30,7 @@ import re
 
 import numpy as np
 
+from lamina._public import public_dir
 from lamina import _core
 from lamina._suggest import did_you_mean
 from lamina.losses import layers
@@ -44,6 +45,7 @@ __all__ = [
     "mean_squared_error", "absolute_difference", "log_loss", "hinge_loss", "huber_loss",
     "cosine_distance", "get", "layers",
 ]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 
 class Reduction(enum.IntEnum):
