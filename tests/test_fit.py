@@ -308,6 +308,8 @@ def test_fit_error_texts():
          "(lm.one_hot)"),
         (lambda: model.fit(np.zeros([10, 784]), y10, batch_size=0),
          "batch_size is required to be a positive integer, but got 0"),
+        (lambda: model.fit(np.zeros([10, 784]), y10, batch_size="32"),
+         "batch_size is required to be a positive integer, but got '32'"),
         (lambda: model.fit(np.zeros([10, 784]), y10, validation_data=[np.zeros([2, 784])]),
          "When passing validation data, it must contain 2 (x_val, y_val) or 3 (x_val, y_val, val_sample_weight) "
          "items; a list of 1 item(s) is invalid."),

@@ -218,7 +218,7 @@ def check_batch_size(batch_size):
     ValueError: batch_size is required to be a positive integer, but got 0
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
-        raise ValueError(f"batch_size is required to be a positive integer, but got {batch_size}")
+        raise ValueError(f"batch_size is required to be a positive integer, but got {batch_size!r}")
     return int(batch_size)
 
 
