@@ -167,8 +167,15 @@ def test_unknown_name_gives_tfjs_message():
     assert "Valid activations: elu, selu, relu, relu6, linear, sigmoid, hardSigmoid" in message
 
 
+@pytest.mark.parametrize("typed, meant", [("sofmax", "softmax"), ("RELU", "relu"), ("hard_sigmod", "hard_sigmoid"),
+                                          ("tan", "tanh")])
+def test_unknown_names_suggest_the_closest_activation(typed, meant):
+    with pytest.raises(ValueError, match=f"^Unknown activation: {typed}\\. Did you mean '{meant}'\\? This may be due"):
+        activations.get(typed)
+
+
 def test_errors():
-    with pytest.raises(ValueError, match="Unknown activation: Relu"):
+    with pytest.raises(ValueError, match="Unknown activation: Relu. Did you mean 'relu'?"):
         activations.get({"class_name": "Relu", "config": {}})
     with pytest.raises(TypeError, match="activation must be a name, a saved config dict or an? Activation, got int 3"):
         activations.get(3)

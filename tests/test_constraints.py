@@ -113,6 +113,8 @@ def test_errors():
         constraints.get("positive")
     assert str(info.value).startswith("Unknown constraint: positive. This may be due to")
     assert "maxNorm, minMaxNorm, nonNeg, unitNorm" in str(info.value)
+    with pytest.raises(ValueError, match="^Unknown constraint: maxnorm. Did you mean 'maxNorm'\\? This may be due"):
+        constraints.get("maxnorm")
     with pytest.raises(ValueError, match="max_value must be a finite number >= 0, got -1"):
         constraints.max_norm(-1)
     with pytest.raises(ValueError, match="min_value must be <= max_value, got min_value=3 and max_value=1"):

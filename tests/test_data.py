@@ -777,9 +777,9 @@ def test_bad_batch_sizes():
 
 
 def test_bad_shuffle_buffers_use_tfjs_text():
-    with pytest.raises(ValueError, match=r"^`Dataset.shuffle\(\)` requires bufferSize to be specified.$"):
+    with pytest.raises(ValueError, match=r"^`Dataset.shuffle\(\)` requires buffer_size to be specified.$"):
         lm.data.generator(lambda: iter(())).shuffle(-1)
-    with pytest.raises(ValueError, match=r"consider setting bufferSize to the dataset size \(3 elements\)"):
+    with pytest.raises(ValueError, match=r"consider setting buffer_size to the dataset size \(3 elements\)"):
         lm.data.array([1, 2, 3]).shuffle(None)
     with pytest.raises(ValueError, match="buffer_size must be at least 1"):
         lm.data.array([1]).shuffle(0)
@@ -791,7 +791,7 @@ def test_bad_shuffle_buffers_use_tfjs_text():
 
 def test_bad_prefetch_and_counts():
     ds = lm.data.array([1])
-    with pytest.raises(ValueError, match=r"`Dataset.prefetch\(\)` requires bufferSize to be specified."):
+    with pytest.raises(ValueError, match=r"`Dataset.prefetch\(\)` requires buffer_size to be specified."):
         ds.prefetch(None)
     with pytest.raises(ValueError, match="prefetch: buffer_size must be at least 1, got 0"):
         ds.prefetch(0)

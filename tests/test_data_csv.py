@@ -147,7 +147,7 @@ def test_column_names_with_and_without_a_header(write):
                                                                                       {"x": 3, "y": 4}]
     with pytest.raises(ValueError, match="^Column names must be provided if there is no header line.$"):
         lm.data.csv(bare, has_header=False)
-    with pytest.raises(ValueError, match=r"The length of provided columnNames \(3\) does not match the length of "
+    with pytest.raises(ValueError, match=r"The length of provided column_names \(3\) does not match the length of "
                                          r"the header line read from file \(2\)."):
         lm.data.csv(headed, column_names=["x", "y", "z"])
 
@@ -158,7 +158,7 @@ def test_delimiters(write):
     spaces = write("a   b\tc\n  1  2 3  \n4 \"x y\" 5\n", "spaces.csv")
     assert lm.data.csv(spaces, delim_whitespace=True).to_array() == [{"a": 1, "b": 2, "c": 3},
                                                                     {"a": 4, "b": "x y", "c": 5}]
-    with pytest.raises(ValueError, match="^Delimiter should not be provided when delimWhitespace is true.$"):
+    with pytest.raises(ValueError, match="^Delimiter should not be provided when delim_whitespace is true.$"):
         lm.data.csv(spaces, delimiter=";", delim_whitespace=True)
     with pytest.raises(ValueError, match="delimiter must be one character other than a quote"):
         lm.data.csv(semicolons, delimiter=";;")
@@ -197,7 +197,7 @@ def test_line_breaks_inside_a_quoted_field_are_kept_as_written(write):
 
 def test_bad_configs_and_files(write, tmp_path):
     path = write("a,b\n1,2\n")
-    with pytest.raises(ValueError, match=r'The key "c" provided in columnConfigs does not match any of the column '
+    with pytest.raises(ValueError, match=r'The key "c" provided in column_configs does not match any of the column '
                                          r"names \(a,b\)."):
         lm.data.csv(path, column_configs={"c": {"required": True}})
     with pytest.raises(ValueError, match=r"column_configs\['a'\] has unknown key\(s\) 'label'"):

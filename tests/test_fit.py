@@ -241,8 +241,8 @@ def test_sample_weight_and_class_weight_multiply():
 def test_class_weight_must_cover_every_class():
     model = weighted_model()
     y = np.eye(2, dtype=np.float32)[[0, 1]]
-    with pytest.raises(ValueError, match="^classWeight must contain all classes in the training data. "
-                                         "The class 1 exists in the data but not in classWeight$"):
+    with pytest.raises(ValueError, match="^class_weight must contain all classes in the training data. "
+                                         "The class 1 exists in the data but not in class_weight$"):
         model.fit(np.ones([2, 1]), y, verbose=0, class_weight={0: 1.0})
 
 
@@ -342,9 +342,11 @@ def test_fit_error_texts():
          "For integer class labels use the loss 'sparseCategoricalCrossentropy', or one-hot encode them "
          "(lm.one_hot)"),
         (lambda: model.fit(np.zeros([10, 784]), y10, batch_size=0),
-         "batchSize is required to be a positive integer, but got 0"),
+         "batch_size is required to be a positive integer, but got 0"),
+        (lambda: model.fit(np.zeros([10, 784]), y10, batch_size="32"),
+         "batch_size is required to be a positive integer, but got '32'"),
         (lambda: model.fit(np.zeros([10, 784]), y10, validation_data=[np.zeros([2, 784])]),
-         "When passing validation data, it must contain 2 (valX, valY) or 3 (valX, valY, valSampleWeight) "
+         "When passing validation data, it must contain 2 (x_val, y_val) or 3 (x_val, y_val, val_sample_weight) "
          "items; a list of 1 item(s) is invalid."),
         (lambda: model.fit(np.array(5.0), y10),
          "Expected tensor to be at least 1D, but received a 0D tensor (scalar)."),
@@ -353,6 +355,23 @@ def test_fit_error_texts():
     for run, message in cases:
         with pytest.raises((ValueError, TypeError), match=exactly(message)):
             run()
+
+
+def test_one_example_without_its_batch_axis_is_named_in_fit_and_evaluate():
+    model = guide_model()
+    one_example = np.zeros(784)  # x[0] of a [n, 784] x
+    tfjs_text = ("input expected a batch of elements where each example has shape [784] (i.e.,tensor shape [*,784]) "
+                 "but the input received an input with 784 examples, each with shape [1] (tensor shape [784,1])")
+    hint = ". The input (shape [784]) has no batch axis: the model takes a batch of rows, e.g. x[None] or x.reshape(1, -1)"
+    for run in (lambda: model.fit(one_example, np.zeros([1, 10]), verbose=0),
+                lambda: model.evaluate(one_example, np.zeros([1, 10]))):
+        with pytest.raises(ValueError, match=exactly(tfjs_text + hint)):
+            run()
+    # A 1-D x that is not one example: each value is read as an example of one feature.
+    with pytest.raises(ValueError, match=re.escape(
+            "(tensor shape [10,1]). A 1-D input (shape [10]) is read as one feature per example; the model takes "
+            "examples of shape [784], so x must have shape [samples, 784]") + "$"):
+        model.fit(np.zeros(10), np.zeros([10, 10]), verbose=0)
 
 
 def test_categorical_crossentropy_with_one_column_targets():
@@ -367,7 +386,7 @@ def test_categorical_crossentropy_with_one_column_targets():
 def test_not_implemented_fit_forms():
     model = guide_model()
     x, y = np.zeros([4, 784]), np.zeros([4, 10])
-    with pytest.raises(NotImplementedError, match="validationData including sample weights is not supported yet."):
+    with pytest.raises(NotImplementedError, match="validation_data including sample weights is not supported yet."):
         model.fit(x, y, validation_data=(x, y, np.ones(4)), verbose=0)
     with pytest.raises(NotImplementedError, match="batch shuffling is not implemented yet"):
         model.fit(x, y, shuffle="batch", verbose=0)

@@ -131,7 +131,7 @@ def test_progress_is_shown_by_default(capsys):
     frozen_model().fit_dataset(Batches(three_batches()), epochs=2)
     lines = capsys.readouterr().out.splitlines()  # not a terminal: one line per epoch
     assert [line.split(" - ")[0] for line in lines] == ["Epoch 1 / 2", "Epoch 2 / 2"]
-    assert all(re.search(r"\d+ms \d+us/step - loss=", line) for line in lines)
+    assert all(re.search(r"\d[\d.]*(?:s|ms|us) \d[\d.]*(?:s|ms|us)/step - loss=", line) for line in lines)
 
 
 def test_stop_training_ends_after_the_batch_and_skips_validation():
@@ -404,7 +404,7 @@ def test_errors_name_what_is_wrong():
     with pytest.raises(ValueError, match="validation_batches applies only when validation_data is a Dataset"):
         model.fit_dataset(data, epochs=1, validation_data=(np.zeros([1, 2]), np.zeros([1, 1])),
                           validation_batches=2)
-    with pytest.raises(ValueError, match="^batchSize is required to be a positive integer, but got 0$"):
+    with pytest.raises(ValueError, match="^batch_size is required to be a positive integer, but got 0$"):
         model.fit_dataset(data, epochs=1, validation_data=(np.zeros([1, 2]), np.zeros([1, 1])),
                           validation_batch_size=0)
     with pytest.raises(ValueError, match="^Test loop expects `batches` to be a positive integer, but received 0$"):
@@ -451,7 +451,7 @@ def test_an_uncompiled_model_is_refused():
     (7, "7")])
 def test_elements_of_another_form_get_tfjs_message(element, shown):
     message = ("^A Dataset iterator for fit_dataset\\(\\) is expected to generate objects of the form "
-               "\\{'xs': xVal, 'ys': yVal\\} or tuples .* The provided Dataset instead generates " + shown + "$")
+               "\\{'xs': x_val, 'ys': y_val\\} or tuples .* The provided Dataset instead generates " + shown + "$")
     with pytest.raises(ValueError, match=message):
         frozen_model().fit_dataset(Batches([element]), epochs=1, verbose=0)
 
@@ -529,7 +529,7 @@ def test_the_guide_data_api_example_runs():
     out = run_example("data_api.py")
     accuracy = re.search(r"^Accuracy \[(.*)\]$", out, re.M)
     assert accuracy and len(accuracy.group(1).split(",")) == 5, out
-    assert len(re.findall(r"^Epoch \d / 5 - \d+ms \d+us/step - acc=\S+ loss=\S+$", out, re.M)) == 5, out
+    assert len(re.findall(r"^Epoch \d / 5 - \d[\d.]*(?:s|ms|us) \d[\d.]*(?:s|ms|us)/step - acc=\S+ loss=\S+$", out, re.M)) == 5, out
     core = re.findall(r"^Epoch (\d) loss ([0-9.]+) over (\d+) batches$", out, re.M)
     assert [(epoch, batches) for epoch, _, batches in core] == [(str(i), "4") for i in range(5)], out
     assert all(math.isfinite(float(loss)) for _, loss, _ in core), out

@@ -113,7 +113,7 @@ def test_a_failing_check_in_a_block_trains_the_batches_before_it_first(blocks_co
     models = []
     for step_by_step in (False, True):
         model = guide_like()
-        with pytest.raises(ValueError, match="classWeight must contain all classes"):
+        with pytest.raises(ValueError, match="class_weight must contain all classes"):
             train(make, epochs=1, step_by_step=step_by_step, model=model, class_weight={0: 1.0, 1: 2.0})
         models.append(model)
     assert models[0].optimizer.iterations == models[1].optimizer.iterations == 5

@@ -491,7 +491,7 @@ def test_verbose_fit_trains_fused_in_runs_of_batches_with_the_tapes_results(monk
     for text in outputs.values():
         for epoch in (1, 2):
             assert re.search(rf"Epoch {epoch} / 2: 100%.*12/12 .*acc=.* loss=", text)
-        assert len(re.findall(r"\d+ms \d+us/step - acc=\S+ loss=\S+ val_acc=\S+ val_loss=\S+", text)) == 2
+        assert len(re.findall(r"\d[\d.]*(?:s|ms|us) \d[\d.]*(?:s|ms|us)/step - acc=\S+ loss=\S+ val_acc=\S+ val_loss=\S+", text)) == 2
 
 
 def test_class_and_sample_weights_match_the_tape(monkeypatch):

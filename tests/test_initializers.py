@@ -284,6 +284,18 @@ def test_unknown_name_gives_tfjs_message_and_valid_names():
     assert "glorotNormal" in message and "varianceScaling" in message and "snake_case" in message
 
 
+@pytest.mark.parametrize("typed, meant", [("glorot_uniformm", "glorot_uniform"), ("heNorml", "heNormal"),
+                                          ("zero", "zeros")])
+def test_unknown_names_suggest_the_closest_initializer(typed, meant):
+    with pytest.raises(ValueError, match=f"^Unknown initializer: {typed}\\. Did you mean '{meant}'\\? This may be due"):
+        initializers.get(typed)
+
+
+def test_a_mistyped_mode_suggests_the_closest():
+    with pytest.raises(ValueError, match="got 'fan_ins'. Did you mean 'fan_in'\\?$"):
+        initializers.variance_scaling(mode="fan_ins")
+
+
 def test_get_errors():
     with pytest.raises(ValueError, match="Unknown initializer: Foo"):
         initializers.get({"class_name": "Foo", "config": {}})

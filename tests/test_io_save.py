@@ -318,7 +318,7 @@ def test_unsaveable_model_writes_nothing(tmp_path):
     before = {name: (folder / name).read_bytes() for name in os.listdir(folder)}
     model = dropout_model()
     model.compile(optimizer="adamax", loss="meanSquaredError")
-    with pytest.raises(NotImplementedError, match="getWeights\\(\\) is not implemented for Adamax yet."):
+    with pytest.raises(NotImplementedError, match="get_weights\\(\\) is not implemented for Adamax yet."):
         model.save(folder, include_optimizer=True)
     model.compile(optimizer="sgd", loss=lambda y_true, y_pred: (y_true - y_pred).abs().mean(-1))
     with pytest.raises(ValueError, match="Serialization of non-string loss is not supported."):

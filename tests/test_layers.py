@@ -206,6 +206,19 @@ def test_dense_argument_errors_quote_what_was_given(kwargs, error, message):
         lm.layers.dense(**kwargs)
 
 
+@pytest.mark.parametrize("make", [lambda: lm.layers.dense(units=2, input_shape=[None, 4]),
+                                  lambda: lm.layers.flatten(input_shape=(None, 4)),
+                                  lambda: lm.layers.input_layer(input_shape=[None, 4])])
+def test_input_shape_with_a_batch_axis_says_it_excludes_it(make):
+    with pytest.raises(ValueError, match=re.escape(
+            "input_shape excludes the batch axis, got input_shape=[None, 4]: use batch_input_shape=[None, 4] "
+            "or input_shape=[4]")):
+        make()
+    # Both fixes the message gives work and mean the same.
+    assert lm.layers.dense(units=2, batch_input_shape=[None, 4]).batch_input_shape == [None, 4]
+    assert lm.layers.dense(units=2, input_shape=[4]).batch_input_shape == [None, 4]
+
+
 # ---------------------------------------------------------------- configs
 
 def test_dense_config_has_tfjs_keys_in_tfjs_order():
@@ -472,7 +485,7 @@ def test_input_layer():
     assert layer.built and not layer.trainable and layer.weights == [] and layer.count_params() == 0
     with pytest.raises(ValueError, match="Cannot pass any input to an InputLayer's apply\\(\\) method. InputLayer name: in_check"):
         layer(lm.ones([1, 784]))
-    with pytest.raises(ValueError, match="Only provide the inputShape OR batchInputShape"):
+    with pytest.raises(ValueError, match="Only provide the input_shape OR batch_input_shape"):
         lm.layers.input_layer(input_shape=[3], batch_input_shape=[None, 3])
 
 

@@ -223,6 +223,14 @@ def test_get_unknown_names():
         lm.losses.get(3)
 
 
+@pytest.mark.parametrize("typed, meant", [("categoricalCrossentropi", "categoricalCrossentropy"),
+                                          ("categorical_crossentropi", "categorical_crossentropy"),
+                                          ("MeanSquaredError", "meanSquaredError"), ("hinges", "hinge")])
+def test_unknown_names_suggest_the_closest_loss(typed, meant):
+    with pytest.raises(ValueError, match=f"^Unknown loss {typed}\\. Did you mean '{meant}'\\? Valid losses: "):
+        lm.losses.get(typed)
+
+
 # --- Core losses: values and reductions ---------------------------------------------------
 
 LABELS = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])

@@ -197,6 +197,13 @@ def test_get_passes_functions_through_and_rejects_the_rest():
         metrics.get(3)
 
 
+@pytest.mark.parametrize("typed, meant", [("accuracyy", "accuracy"), ("Accuracy", "accuracy"),
+                                          ("binary_acuracy", "binary_accuracy"), ("recal", "recall")])
+def test_unknown_names_suggest_the_closest_metric(typed, meant):
+    with pytest.raises(ValueError, match=f"^Unknown metric {typed}\\. Did you mean '{meant}'\\? Valid metrics: "):
+        metrics.get(typed)
+
+
 @pytest.mark.parametrize("identifier, loss, shape, expected", [
     # TF.js compile: last dim 1 or binaryCrossentropy -> binary; sparse CE -> sparse; else categorical.
     ("accuracy", "categoricalCrossentropy", [None, 10], ("acc", metrics.categorical_accuracy)),

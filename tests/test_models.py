@@ -103,7 +103,7 @@ def test_flatten_and_reshape_shapes_flow_through():
 
 def test_first_layer_without_input_shape_is_refused():
     with pytest.raises(ValueError, match=re.escape(
-            "The first layer in a Sequential model must get an `inputShape` or `batchInputShape` argument.")):
+            "The first layer in a Sequential model must get an `input_shape` or `batch_input_shape` argument:")):
         lm.sequential(layers=[lm.layers.dense(units=2)])
 
 
@@ -174,9 +174,13 @@ def test_optimizer_strings_get_tfjs_defaults(name, class_name, config):
     assert model.optimizer.get_config() == pytest.approx(config)
 
 
-@pytest.mark.parametrize("name", ["foo", "momentum", "RMSprop", "AdaGrad"])
-def test_unknown_optimizer_strings(name):
-    with pytest.raises(ValueError, match=f"^Unknown Optimizer {name}\\. Valid optimizers: sgd, SGD, adam"):
+@pytest.mark.parametrize("name, hint", [("foo", ""), ("momentum", ""), ("RMSprop", " Did you mean 'RMSProp'?"),
+                                        ("AdaGrad", " Did you mean 'Adagrad'?"), ("adamm", " Did you mean 'adam'?"),
+                                        ("sdg", " Did you mean 'sgd'?")])
+def test_unknown_optimizer_strings(name, hint):
+    # TF.js's text first, then the nearest accepted name (spelled as typed: 'Adagrad' for 'AdaGrad').
+    message = f"Unknown Optimizer {name}.{hint} Valid optimizers: sgd, SGD, adam"
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
         two_layer().compile(optimizer=name, loss="meanSquaredError")
 
 
@@ -278,7 +282,9 @@ def test_predict_has_no_dropout_but_a_training_call_does():
 @pytest.mark.parametrize("x, message", [
     # tfjs_observed.md §3 error table (predict's checker; 1-D input is expanded to [n, 1])
     (np.zeros([3, 100]), "Error when checking : expected {name} to have shape [null,3] but got array with shape [3,100]."),
-    (np.zeros([3]), "Error when checking : expected {name} to have shape [null,3] but got array with shape [3,1]."),
+    (np.zeros([3]), "Error when checking : expected {name} to have shape [null,3] but got array with shape [3,1]. "
+                    "The input (shape [3]) has no batch axis: predict takes a batch of rows, e.g. x[None] or "
+                    "x.reshape(1, -1)"),
     (np.zeros([2, 3, 1]), "Error when checking : expected {name} to have 2 dimension(s), but got array with shape [2,3,1]"),
 ])
 def test_predict_errors_are_tfjs_texts(x, message):
@@ -287,8 +293,25 @@ def test_predict_errors_are_tfjs_texts(x, message):
         model.predict(x)
 
 
+def test_predict_on_one_example_says_the_batch_axis_is_missing():
+    model = lm.sequential(layers=[lm.layers.dense(units=2, input_shape=[64])])
+    x = np.zeros([5, 64])
+    name = model.input_names[0]
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"Error when checking : expected {name} to have shape [null,64] but got array with shape [64,1]. "
+            "The input (shape [64]) has no batch axis: predict takes a batch of rows, e.g. x[None] or "
+            "x.reshape(1, -1)") + "$"):
+        model.predict(x[0])
+    assert model.predict(x[0][None]).shape == [1, 2]  # the fix the message gives works
+    images = lm.sequential(layers=[lm.layers.flatten(input_shape=[4, 4])])
+    with pytest.raises(ValueError, match=re.escape(
+            "to have 3 dimension(s), but got array with shape [4,4]. The input (shape [4,4]) has no batch axis: "
+            "predict takes a batch of rows, e.g. x[None]") + "$"):
+        images.predict(np.zeros([4, 4]))
+
+
 def test_predict_batch_size_must_be_positive():
-    with pytest.raises(ValueError, match="^batchSize is required to be a positive integer, but got 0$"):
+    with pytest.raises(ValueError, match="^batch_size is required to be a positive integer, but got 0$"):
         two_layer().predict(np.ones([2, 3]), batch_size=0)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from lamina import callbacks as cb
 from lamina.engine import progress
-from lamina.engine.progress import ProgressLogger, format_logs, format_number
+from lamina.engine.progress import ProgressLogger, format_duration, format_logs, format_number
 
 
 @pytest.mark.parametrize("x, shown", [
@@ -74,7 +74,17 @@ def drive(logger, epochs=2, sizes=(32, 32, 6), samples=70, batch_size=32, stop_a
     callback_list.on_train_end({})
 
 
-LINE = re.compile(r"^Epoch (\d) / 2 - (\d+)ms (\d+)us/step - acc=0\.250 loss=([\d.]+)$")
+@pytest.mark.parametrize("seconds, shown", [
+    # Keras's scaling (s, ms, us), whole units from 10 up, two significant digits below.
+    (125.0, "125s"), (12.3, "12s"), (1.0, "1s"), (1.25, "1.2s"), (0.999, "999ms"), (0.041, "41ms"),
+    (0.0015, "1.5ms"), (0.00085, "850us"), (2.5e-6, "2.5us"), (4.2e-7, "0.42us"), (0.0, "0us"),
+])
+def test_format_duration_scales_the_unit(seconds, shown):
+    assert format_duration(seconds) == shown
+
+
+DURATION = r"\d+(?:\.\d+)?(?:s|ms|us)"
+LINE = re.compile(rf"^Epoch (\d) / 2 - {DURATION} {DURATION}/step - acc=0\.250 loss=([\d.]+)$")
 
 
 @pytest.mark.parametrize("verbose, stream", [(1, io.StringIO()), (2, io.StringIO()), (2, FakeTerminal())])
@@ -89,30 +99,52 @@ def test_one_line_per_epoch_when_not_a_bar(verbose, stream):
         assert match, line
         assert int(match.group(1)) == epoch
         # The epoch loss is BaseLogger's size-weighted mean of 0.5, 1.5, 2.5.
-        assert match.group(4) == format_number((32 * 0.5 + 32 * 1.5 + 6 * 2.5) / 70) == "1.13"
+        assert match.group(2) == format_number((32 * 0.5 + 32 * 1.5 + 6 * 2.5) / 70) == "1.13"
 
 
-def test_timing_is_tfjs_per_sample_at_the_last_batch(monkeypatch):
+def test_timing_is_per_batch_at_the_last_batch(monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(progress, "time", clock)
     stream = io.StringIO()
     drive(ProgressLogger(2, stream=stream), epochs=1, clock=clock, seconds_per_batch=0.25)
-    # 3 batches x 0.25 s = 750 ms (the 1 s after the last batch is not counted), over 70 samples.
-    assert stream.getvalue() == f"Epoch 1 / 1 - 750ms {round(0.75e6 / 70)}us/step - acc=0.250 loss=1.13\n"
+    # 3 batches x 0.25 s = 750 ms (the 1 s after the last batch is not counted): 250 ms a step.
+    assert stream.getvalue() == "Epoch 1 / 1 - 750ms 250ms/step - acc=0.250 loss=1.13\n"
+
+
+def test_a_tiny_epoch_shows_its_time_not_zero(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(progress, "time", clock)
+    stream = io.StringIO()
+    # 3 batches of 2 us each: TF.js's format would print "0ms 0us/step".
+    drive(ProgressLogger(2, stream=stream), epochs=1, clock=clock, seconds_per_batch=2e-6)
+    assert stream.getvalue().startswith("Epoch 1 / 1 - 6us 2us/step - ")
+
+
+def test_fit_and_fit_dataset_time_the_same_step(monkeypatch):
+    # fit knows its samples, fit_dataset often does not: either way a step is one batch.
+    lines = []
+    for samples, batch_size, steps in ((70, 32, None), (None, None, 3)):
+        clock = FakeClock()
+        monkeypatch.setattr(progress, "time", clock)
+        stream = io.StringIO()
+        drive(ProgressLogger(2, stream=stream), epochs=1, clock=clock, seconds_per_batch=0.02,
+              samples=samples, batch_size=batch_size, steps=steps)
+        lines.append(stream.getvalue())
+    assert lines[0] == lines[1] == "Epoch 1 / 1 - 60ms 20ms/step - acc=0.250 loss=1.13\n"
 
 
 def test_timing_when_stopped_mid_epoch_or_batches_unknown(monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(progress, "time", clock)
     stream = io.StringIO()
-    # Stopped after the first batch: timed at epoch end (0.25 + 1 s).
+    # Stopped after the first batch: timed at epoch end (0.25 + 1 s), over the one batch run.
     drive(ProgressLogger(2, stream=stream), epochs=1, clock=clock, seconds_per_batch=0.25, stop_after_batch=0)
-    assert stream.getvalue().startswith(f"Epoch 1 / 1 - 1250ms {round(1.25e6 / 70)}us/step - ")
-    # No sample count (fit_dataset without a size): per batch, timed at epoch end.
+    assert stream.getvalue().startswith("Epoch 1 / 1 - 1.2s 1.2s/step - ")
+    # Number of batches unknown (fit_dataset without a size): timed at epoch end (3 x 0.25 + 1 s).
     stream = io.StringIO()
     drive(ProgressLogger(2, stream=stream), epochs=1, clock=clock, seconds_per_batch=0.25, samples=None,
           batch_size=None)
-    assert stream.getvalue().startswith(f"Epoch 1 / 1 - 1750ms {round(1.75e6 / 3)}us/step - ")
+    assert stream.getvalue().startswith(f"Epoch 1 / 1 - 1.8s {format_duration(1.75 / 3)}/step - ")
 
 
 def test_bar_on_a_terminal(monkeypatch):
@@ -124,9 +156,9 @@ def test_bar_on_a_terminal(monkeypatch):
     # batch's values, then TF.js's summary line with the epoch averages.
     for epoch in (1, 2):
         assert re.search(rf"Epoch {epoch} / 2: 100%.*3/3 .*acc=0\.250 loss=2\.50", text)
-    summaries = [line for line in text.replace("\r", "\n").splitlines() if "us/step" in line]
+    summaries = [line for line in text.replace("\r", "\n").splitlines() if "s/step" in line]
     assert len(summaries) == 2
-    assert all(re.fullmatch(r"\d+ms \d+us/step - acc=0\.250 loss=1\.13", line) for line in summaries)
+    assert all(re.fullmatch(rf"{DURATION} {DURATION}/step - acc=0\.250 loss=1\.13", line) for line in summaries)
 
 
 def test_default_stream_is_stdout_at_train_begin(capsys):
@@ -156,7 +188,7 @@ def test_configure_callbacks_verbose_one_prints_through_the_logger(capsys):
     callback_list.on_epoch_end(0, {})
     callback_list.on_train_end({})
     # pytest's captured stdout is not a terminal: one line, no bar.
-    assert re.fullmatch(r"Epoch 1 / 1 - \d+ms \d+us/step - loss=1\.00\n", capsys.readouterr().out)
+    assert re.fullmatch(rf"Epoch 1 / 1 - {DURATION} {DURATION}/step - loss=1\.00\n", capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("verbose", [0, 3, True, "1"])
@@ -165,21 +197,29 @@ def test_progress_logger_verbose_must_be_one_or_two(verbose):
         ProgressLogger(verbose)
 
 
-def test_a_terminal_reporting_zero_columns_gets_lines_not_an_empty_bar():
-    # A fresh pseudo-terminal reports 0x0 (as some CI runners' do): tqdm would draw nothing.
+def test_a_terminal_reporting_zero_columns_gets_an_80_column_bar():
+    # A fresh pseudo-terminal reports 0x0 (as some CI runners' do): left to itself tqdm draws nothing.
     pty = pytest.importorskip("pty")
-    fcntl = pytest.importorskip("fcntl")
-    termios = pytest.importorskip("termios")
     import os
-    import struct
 
     leader, follower = pty.openpty()
     try:
         with open(follower, "w", closefd=False) as terminal:
             assert terminal.isatty() and os.get_terminal_size(follower).columns == 0
-            assert not progress._is_terminal(terminal)
-            fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-            assert progress._is_terminal(terminal)
+            drive(ProgressLogger(1, stream=terminal))
+        os.set_blocking(leader, False)
+        chunks = []
+        while True:  # a pty hands its output over in pieces
+            try:
+                chunks.append(os.read(leader, 1 << 16))
+            except BlockingIOError:
+                break
+        text = b"".join(chunks).decode()
     finally:
         os.close(leader)
         os.close(follower)
+    drawn = [line for line in text.replace("\r\n", "\n").split("\r") if "Epoch 2 / 2: 100%" in line]
+    assert drawn, text
+    bar = drawn[-1].split("\n")[0]
+    assert len(bar) <= 80 and "3/3" in bar and "\u2588" in bar  # the bar itself, full
+    assert re.search(rf"\n{DURATION} {DURATION}/step - acc=0\.250 loss=1\.13", text.replace("\r\n", "\n"))

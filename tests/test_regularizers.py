@@ -95,6 +95,8 @@ def test_errors():
         regularizers.get("l3")
     assert str(info.value).startswith("Unknown regularizer: l3. This may be due to")
     assert "Valid regularizers: l1, l2, l1l2" in str(info.value)
+    with pytest.raises(ValueError, match="^Unknown regularizer: L2. Did you mean 'l2'\\? This may be due"):
+        regularizers.get("L2")
     with pytest.raises(ValueError, match="l1 must be a finite number >= 0, got -0.1"):
         regularizers.l1(-0.1)
     with pytest.raises(ValueError, match="l2 must be a finite number >= 0, got 'big'"):

@@ -103,7 +103,7 @@ def test_reductions_and_reshape():
 
 
 def test_errors_name_the_argument():
-    with pytest.raises(TypeError, match="The f passed in variableGrads\\(f\\) must be a function"):
+    with pytest.raises(TypeError, match="The f passed in variable_grads\\(f\\) must be a function"):
         lm.variable_grads(3)
     with pytest.raises(TypeError, match="must be a list of tensors"):
         lm.grads(lambda a: a)(lm.tensor([1.0]))

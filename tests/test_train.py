@@ -358,9 +358,9 @@ def test_adagrad_accumulator_starts_at_the_initial_value():
 
 def test_adamax_state_is_not_available_as_in_tfjs():
     opt = lm.train.adamax()
-    with pytest.raises(NotImplementedError, match=r"^getWeights\(\) is not implemented for Adamax yet\.$"):
+    with pytest.raises(NotImplementedError, match=r"^get_weights\(\) is not implemented for Adamax yet\.$"):
         opt.get_weights()
-    with pytest.raises(NotImplementedError, match=r"^setWeights\(\) is not implemented for Adamax yet\.$"):
+    with pytest.raises(NotImplementedError, match=r"^set_weights\(\) is not implemented for Adamax yet\.$"):
         opt.set_weights([])
 
 
@@ -498,7 +498,7 @@ BAD_HYPERPARAMETERS = [
     (lambda: lm.train.adam(epsilon=-1e-8), ValueError, "Adam: epsilon must be a finite number >= 0, got -1e-08"),
     (lambda: lm.train.adamax(beta1=1.5), ValueError, r"Adamax: beta1 must be a number in \[0, 1\)"),
     (lambda: lm.train.adamax(decay=-1), ValueError, "Adamax: decay must be a finite number >= 0, got -1.0"),
-    (lambda: lm.train.rmsprop(None), ValueError, r"^learningRate for RMSPropOptimizer must be defined\.$"),
+    (lambda: lm.train.rmsprop(None), ValueError, r"^learning_rate for RMSPropOptimizer must be defined\.$"),
     (lambda: lm.train.rmsprop(0.1, decay=1.5), ValueError, r"RMSProp: decay must be a number in \[0, 1\], got 1.5"),
     (lambda: lm.train.rmsprop(0.1, momentum=-1), ValueError, "RMSProp: momentum must be a finite number >= 0"),
     (lambda: lm.train.rmsprop(0.1, centered="yes"), TypeError, "RMSProp: centered must be True or False, got 'yes'"),

@@ -11,6 +11,8 @@ import inspect
 import functools
 import re
 
+from lamina._suggest import did_you_mean
+
 __all__ = ["to_snake_case", "to_camel_case", "pythonic", "from_pythonic", "Serializable", "resolve",
            "unknown_message"]
 
@@ -118,9 +120,15 @@ class Serializable:
         return f"{type(self).__name__}({args})"
 
 
-def unknown_message(kind, identifier, valid):
-    """TF.js's deserializeKerasObject error text, plus the names lamina accepts."""
-    return (f"Unknown {kind}: {identifier}. This may be due to one of the following reasons:\n"
+def unknown_message(kind, identifier, valid, known=()):
+    """TF.js's deserializeKerasObject error text, plus the nearest of the `known` names and
+    the names lamina accepts (`valid`, a list or a text).
+
+    >>> print(unknown_message("activation", "sofmax", ["relu", "softmax"]).splitlines()[0])
+    Unknown activation: sofmax. Did you mean 'softmax'? This may be due to one of the following reasons:
+    """
+    hint = did_you_mean(identifier, known or ([] if isinstance(valid, str) else valid))
+    return (f"Unknown {kind}: {identifier}.{hint} This may be due to one of the following reasons:\n"
             f"1. The {kind} is defined in Python, in which case it needs to be ported to "
             f"TensorFlow.js or your JavaScript code.\n"
             f"2. The custom {kind} is defined in JavaScript, but is not registered properly with "
@@ -141,7 +149,7 @@ def resolve(identifier, kind, base, by_name, by_class_name, valid_names=None):
         return identifier
     if isinstance(identifier, str):
         if identifier not in by_name:
-            raise ValueError(unknown_message(kind, identifier, valid_names or list(by_name)))
+            raise ValueError(unknown_message(kind, identifier, valid_names or list(by_name), list(by_name)))
         return by_name[identifier]()
     if isinstance(identifier, dict):
         class_name = identifier.get("class_name", identifier.get("className"))
@@ -150,7 +158,8 @@ def resolve(identifier, kind, base, by_name, by_class_name, valid_names=None):
             raise ValueError(f"{kind}: Improper config format: {identifier!r}. "
                              f"'class_name' and 'config' must be set.")
         if class_name not in by_class_name:
-            raise ValueError(unknown_message(kind, class_name, valid_names or list(by_class_name)))
+            raise ValueError(unknown_message(kind, class_name, valid_names or list(by_class_name),
+                                             list(by_class_name)))
         return by_class_name[class_name].from_config(from_pythonic(config))
     raise TypeError(f"{kind} must be a name, a saved config dict or a {base.__name__}, "
                     f"got {type(identifier).__name__} {identifier!r}")

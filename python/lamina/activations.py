@@ -15,6 +15,7 @@ hard_sigmoid is clip(0.2x + 0.5, 0, 1), gradient 0.2 on [-2.5, 2.5] bounds inclu
 
 import math
 
+from lamina._public import public_dir
 from lamina._serialization import Serializable, resolve, to_camel_case, to_snake_case
 from lamina.ops import activation as _ops
 from lamina.ops._operands import unary_float
@@ -22,6 +23,7 @@ from lamina.ops.arithmetic import add, mul, pow as _pow
 from lamina.tensor import as_tensor
 
 __all__ = ["Activation", "get", "serialize", "ACTIVATIONS"]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 
 class Activation(Serializable):

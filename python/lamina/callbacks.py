@@ -31,6 +31,8 @@ import warnings
 
 import numpy as np
 
+from lamina._public import public_dir
+
 __all__ = [
     "Callback", "CallbackList", "BaseLogger", "History", "HistoryDict", "LambdaCallback", "EarlyStopping",
     "TerminateOnNaN", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
@@ -38,6 +40,7 @@ __all__ = [
     "learning_rate_scheduler", "csv_logger", "configure_callbacks", "standardize_callbacks",
     "ModelCheckpoint", "model_checkpoint",
 ]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 EVENTS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
           "on_batch_begin", "on_batch_end")

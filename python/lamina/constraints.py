@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from lamina._public import public_dir
 from lamina._serialization import Serializable, resolve, to_snake_case
 from lamina.ops.activation import relu
 from lamina.ops.arithmetic import add, clip_by_value, div, mul, sqrt
@@ -23,6 +24,7 @@ from lamina.tensor import as_tensor
 
 __all__ = ["Constraint", "MaxNorm", "UnitNorm", "NonNeg", "MinMaxNorm",
            "max_norm", "unit_norm", "non_neg", "min_max_norm", "get", "serialize"]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 EPSILON = 1e-7  # TF.js's backend epsilon()
 

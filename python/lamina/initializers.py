@@ -18,7 +18,9 @@ import math
 
 import numpy as np
 
+from lamina._public import public_dir
 from lamina import creation, random as _random
+from lamina._suggest import did_you_mean
 from lamina._serialization import Serializable, resolve, to_camel_case, to_snake_case
 from lamina.tensor import Tensor
 
@@ -30,6 +32,7 @@ __all__ = [
     "variance_scaling", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform",
     "le_cun_normal", "le_cun_uniform", "orthogonal", "get", "serialize",
 ]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 _RANDOM_DTYPES = ("float32", "int32")
 
@@ -235,7 +238,7 @@ def _one_of(value, valid, argument):
     camel = to_camel_case(value) if isinstance(value, str) else value
     if camel not in valid:
         raise ValueError(f"{argument} must be one of {', '.join(valid)} (or in snake_case, e.g. "
-                         f"{to_snake_case(valid[0])}), got {value!r}")
+                         f"{to_snake_case(valid[0])}), got {value!r}.{did_you_mean(value, [*valid, *map(to_snake_case, valid)])}")
     return camel
 
 

@@ -26,7 +26,9 @@ import re
 
 import numpy as np
 
+from lamina._public import public_dir
 from lamina import losses as _losses
+from lamina._suggest import did_you_mean
 from lamina.losses import layers as _layer_losses
 from lamina.tensor import Tensor, as_tensor
 
@@ -38,6 +40,7 @@ __all__ = [
     "cosine_proximity", "mse", "mae", "mape", "cosine", "MSE", "MAE", "MAPE",
     "get", "resolve", "get_loss_or_metric_name", "dedupe_names",
 ]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 
 # --- argument handling -----------------------------------------------------------------
@@ -328,7 +331,8 @@ def get(identifier):
                         f"got {type(identifier).__name__}")
     if identifier in _BY_NAME:
         return _BY_NAME[identifier]
-    raise ValueError(f"Unknown metric {identifier}. Valid metrics: "
+    hint = did_you_mean(identifier, [*_BY_NAME, *_ACCURACY, *_CROSSENTROPY])
+    raise ValueError(f"Unknown metric {identifier}.{hint} Valid metrics: "
                      f"{', '.join(_ACCURACY + _CROSSENTROPY + tuple(METRICS))}, any loss name "
                      f"(e.g. meanSquaredError), or the snake_case form of any of these "
                      f"(e.g. binary_accuracy)")

@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from lamina._public import public_dir
 from lamina import losses as _losses
 from lamina import metrics as _metrics
 from lamina.data.dataset import Dataset
@@ -26,10 +27,11 @@ from lamina.engine import summary as _summary
 from lamina.engine import training as _training
 from lamina.tensor import Tensor, as_tensor
 
-__all__ = ["Sequential", "sequential"]
+__all__ = ["Sequential", "sequential", "model_from_json"]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
-FIRST_LAYER_NEEDS_SHAPE = ("The first layer in a Sequential model must get an `inputShape` or "
-                           "`batchInputShape` argument. In lamina: input_shape=[...] or "
+FIRST_LAYER_NEEDS_SHAPE = ("The first layer in a Sequential model must get an `input_shape` or "
+                           "`batch_input_shape` argument: input_shape=[...] or "
                            "batch_input_shape=[None, ...], e.g. lm.layers.dense(units=32, input_shape=[784]).")
 
 
@@ -90,7 +92,7 @@ class Sequential:
         >>> model.add(lm.layers.dense(units=2))
         Traceback (most recent call last):
         ...
-        ValueError: The first layer in a Sequential model must get an `inputShape` or `batchInputShape` argument. In lamina: input_shape=[...] ...
+        ValueError: The first layer in a Sequential model must get an `input_shape` or `batch_input_shape` argument: input_shape=[...] or ...
         """
         if not isinstance(layer, _layer_base()):
             raise TypeError(f"The added layer must be an instance of class Layer. Found: {layer!r}")

@@ -500,13 +500,13 @@ class Adamax(Optimizer):
         >>> lm.train.adamax().get_weights()
         Traceback (most recent call last):
         ...
-        NotImplementedError: getWeights() is not implemented for Adamax yet.
+        NotImplementedError: get_weights() is not implemented for Adamax yet.
         """
-        raise NotImplementedError("getWeights() is not implemented for Adamax yet.")
+        raise NotImplementedError("get_weights() is not implemented for Adamax yet.")
 
     def set_weights(self, weights):
         """Not available, as in TF.js."""
-        raise NotImplementedError("setWeights() is not implemented for Adamax yet.")
+        raise NotImplementedError("set_weights() is not implemented for Adamax yet.")
 
 
 class RMSProp(Optimizer):
@@ -517,7 +517,7 @@ class RMSProp(Optimizer):
 
     def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=None, centered=False):
         if learning_rate is None:
-            raise ValueError("learningRate for RMSPropOptimizer must be defined.")
+            raise ValueError("learning_rate for RMSPropOptimizer must be defined.")
         super().__init__(learning_rate)
         self.decay = _hyperparameter(decay, "decay", self.class_name, "unit")
         self.momentum = _hyperparameter(momentum, "momentum", self.class_name, "non_negative")

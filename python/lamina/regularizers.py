@@ -10,6 +10,7 @@ save as class "L1L2".
 
 import math
 
+from lamina._public import public_dir
 from lamina import creation
 from lamina._serialization import Serializable, resolve
 from lamina.ops.arithmetic import abs as _abs, add, mul, square
@@ -17,6 +18,7 @@ from lamina.ops.reduction import sum as _sum
 from lamina.tensor import as_tensor
 
 __all__ = ["Regularizer", "L1L2", "l1", "l2", "l1l2", "get", "serialize"]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 
 class Regularizer(Serializable):

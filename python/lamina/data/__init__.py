@@ -15,8 +15,10 @@ be awaited.
 [([2, 2], [2, 1]), ([2, 2], [2, 1]), ([1, 2], [1, 1])]
 """
 
+from lamina._public import public_dir
 from lamina.data.csv_dataset import CSVDataset, csv
 from lamina.data.dataset import Dataset
 from lamina.data.sources import array, func, generator, zip
 
 __all__ = ["Dataset", "CSVDataset", "array", "generator", "func", "zip", "csv"]
+__dir__ = public_dir(__all__)  # dir() lists the public names only

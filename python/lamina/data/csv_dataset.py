@@ -104,7 +104,7 @@ class CSVDataset(Dataset):
         if given is None and from_file is None:
             raise ValueError("Column names must be provided if there is no header line.")
         if given is not None and from_file is not None and len(given) != len(from_file):
-            raise ValueError(f"The length of provided columnNames ({len(given)}) does not match the length of "
+            raise ValueError(f"The length of provided column_names ({len(given)}) does not match the length of "
                              f"the header line read from file ({len(from_file)}).")
         names = given if given is not None else from_file
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -112,7 +112,7 @@ class CSVDataset(Dataset):
             raise ValueError(f"Duplicate column names found: {','.join(duplicates)}")
         for key in self._configs:
             if key not in names:
-                raise ValueError(f'The key "{key}" provided in columnConfigs does not match any of the column '
+                raise ValueError(f'The key "{key}" provided in column_configs does not match any of the column '
                                  f"names ({','.join(names)}).")
         return names
 
@@ -280,7 +280,7 @@ def _check_path(path):
 def _check_delimiter(delimiter, delim_whitespace):
     if delim_whitespace:
         if delimiter != ",":
-            raise ValueError("Delimiter should not be provided when delimWhitespace is true.")
+            raise ValueError("Delimiter should not be provided when delim_whitespace is true.")
         return None
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in ('"', "\n", "\r"):
         raise ValueError(f"csv: delimiter must be one character other than a quote or a newline, got {delimiter!r}")

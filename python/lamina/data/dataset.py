@@ -19,7 +19,7 @@ from lamina.random import generator as _random_generator
 __all__ = ["Dataset"]
 
 # TF.js's message for a shuffle or prefetch without a usable buffer size.
-_SHUFFLE_NEEDS_BUFFER = "`Dataset.shuffle()` requires bufferSize to be specified."
+_SHUFFLE_NEEDS_BUFFER = "`Dataset.shuffle()` requires buffer_size to be specified."
 
 
 class Dataset:
@@ -271,7 +271,7 @@ class Dataset:
         [2, 3, 4]
         """
         if buffer_size is None:
-            raise ValueError("`Dataset.prefetch()` requires bufferSize to be specified.")
+            raise ValueError("`Dataset.prefetch()` requires buffer_size to be specified.")
         buffer_size = _check_int(buffer_size, "buffer_size")
         if buffer_size <= 0:
             raise ValueError(f"prefetch: buffer_size must be at least 1, got {buffer_size}")
@@ -393,7 +393,7 @@ def _shuffle_buffer_message(size):
     if size is None:
         return _SHUFFLE_NEEDS_BUFFER
     return (f"{_SHUFFLE_NEEDS_BUFFER}  If your data fits in main memory (for regular JS objects), and/or GPU "
-            f"memory (for `tf.Tensor`s), consider setting bufferSize to the dataset size ({size} elements)")
+            f"memory (for `tf.Tensor`s), consider setting buffer_size to the dataset size ({size} elements)")
 
 
 def _check_int(value, name):

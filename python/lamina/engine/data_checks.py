@@ -93,6 +93,29 @@ def _single(data, name, prefix):
     return data
 
 
+def _batch_axis_hint(given_shape, expected_shape, taker):
+    """Why a shape mismatch happened when x is one example without its batch axis (x[0]
+    passed for x), or a 1-D x meets a model whose examples have several features.
+
+    >>> _batch_axis_hint((64,), [None, 64], "predict")
+    '. The input (shape [64]) has no batch axis: predict takes a batch of rows, e.g. x[None] or x.reshape(1, -1)'
+    >>> _batch_axis_hint((10,), [None, 64], "fit")
+    '. A 1-D input (shape [10]) is read as one feature per example; the model takes examples of shape [64], so x must have shape [samples, 64]'
+    """
+    example = list(expected_shape[1:])
+    one_example = len(given_shape) == len(example) and all(
+        expected is None or dim == expected for dim, expected in zip(given_shape, example))
+    if one_example:
+        reshape = " or x.reshape(1, -1)" if len(example) == 1 else ""
+        return (f". The input (shape [{_shape_text(given_shape)}]) has no batch axis: {taker} takes "
+                f"a batch of rows, e.g. x[None]{reshape}")
+    if len(given_shape) == 1 and example not in ([1], [None]):
+        return (f". A 1-D input (shape [{_shape_text(given_shape)}]) is read as one feature per example; "
+                f"the model takes examples of shape [{_shape_text(example)}], so x must have shape "
+                f"[samples, {_shape_text(example)}]")
+    return ""
+
+
 def standardize(data, name, expected_shape, check_batch_axis=False, prefix="input"):
     """`data` as a float32 array of the expected rank and shape (TF.js standardizeInputData).
 
@@ -109,20 +132,22 @@ def standardize(data, name, expected_shape, check_batch_axis=False, prefix="inpu
     array = as_float_array(_single(data, name, prefix), "x" if prefix == "input" else "y")
     if array.ndim == 0:
         raise ValueError("Expected tensor to be at least 1D, but received a 0D tensor (scalar).")
+    given_shape = array.shape
     if array.ndim == 1:
         array = array.reshape(-1, 1)
     if expected_shape is None:
         return array
+    # TF.js's texts, then for x the likely cause: one example passed without its batch axis.
+    hint = _batch_axis_hint(given_shape, expected_shape, "the model") if prefix == "input" else ""
     if array.ndim != len(expected_shape):
         raise ValueError(f"Error when checking {prefix}: expected {name} to have {len(expected_shape)} "
-                         f"dimension(s). but got array with shape {_shape_text(array.shape)}")
+                         f"dimension(s). but got array with shape {_shape_text(array.shape)}{hint}")
     for axis, (dim, expected) in enumerate(zip(array.shape, expected_shape)):
         if axis == 0 and not check_batch_axis:
             continue
         if expected is not None and dim != expected:
             example = _shape_text(expected_shape[1:])
-            # TF.js's text, then what a Python user most often meant: class indices as labels.
-            hint = ""
+            # For y, what a Python user most often meant: class indices as labels.
             if prefix == "target" and array.shape[1:] == (1,) and expected_shape[-1] not in (None, 1):
                 hint = (". For integer class labels use the loss 'sparseCategoricalCrossentropy', "
                         "or one-hot encode them (lm.one_hot)")
@@ -190,10 +215,10 @@ def check_batch_size(batch_size):
     >>> check_batch_size(0)
     Traceback (most recent call last):
     ...
-    ValueError: batchSize is required to be a positive integer, but got 0
+    ValueError: batch_size is required to be a positive integer, but got 0
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
-        raise ValueError(f"batchSize is required to be a positive integer, but got {batch_size}")
+        raise ValueError(f"batch_size is required to be a positive integer, but got {batch_size!r}")
     return int(batch_size)
 
 
@@ -210,15 +235,18 @@ def check_predict_input(data, name, expected_shape):
     array = as_float_array(_single(data, name, ""), "x")
     if array.ndim == 0:
         raise ValueError("Expected tensor to be at least 1D, but received a 0D tensor (scalar).")
+    given_shape = array.shape
     if array.ndim == 1:
         array = array.reshape(-1, 1)  # TF.js's predict expands [784] to [784, 1] too
+    # TF.js's texts, then the likely cause: one example passed without its batch axis.
+    hint = _batch_axis_hint(given_shape, expected_shape, "predict")
     if array.ndim != len(expected_shape):
         raise ValueError(f"Error when checking : expected {name} to have {len(expected_shape)} dimension(s), "
-                         f"but got array with shape {_json(array.shape)}")
+                         f"but got array with shape {_json(array.shape)}{hint}")
     for axis, (dim, expected) in enumerate(zip(array.shape, expected_shape)):
         if axis > 0 and expected is not None and dim != expected:
             raise ValueError(f"Error when checking : expected {name} to have shape {_json(expected_shape)} "
-                             f"but got array with shape {_json(array.shape)}.")
+                             f"but got array with shape {_json(array.shape)}{hint or '.'}")
     return array
 
 
@@ -228,16 +256,16 @@ def validation_pair(validation_data):
     >>> validation_pair([[1, 2]])
     Traceback (most recent call last):
     ...
-    ValueError: When passing validation data, it must contain 2 (valX, valY) or 3 (valX, valY, valSampleWeight) items; a list of 1 item(s) is invalid.
+    ValueError: When passing validation data, it must contain 2 (x_val, y_val) or 3 (x_val, y_val, val_sample_weight) items; a list of 1 item(s) is invalid.
     """
     if not isinstance(validation_data, (list, tuple)):
         raise TypeError("validation_data must be a pair (x_val, y_val), got "
                         f"{type(validation_data).__name__}")
     if len(validation_data) == 3:
-        raise NotImplementedError("validationData including sample weights is not supported yet.")
+        raise NotImplementedError("validation_data including sample weights is not supported yet.")
     if len(validation_data) != 2:
-        raise ValueError("When passing validation data, it must contain 2 (valX, valY) or 3 (valX, valY, "
-                         f"valSampleWeight) items; a list of {len(validation_data)} item(s) is invalid.")
+        raise ValueError("When passing validation data, it must contain 2 (x_val, y_val) or 3 (x_val, y_val, "
+                         f"val_sample_weight) items; a list of {len(validation_data)} item(s) is invalid.")
     return validation_data[0], validation_data[1]
 
 
@@ -258,7 +286,7 @@ def class_weight_to_sample_weight(y, class_weight):
     >>> class_weight_to_sample_weight(np.array([[0.0], [2.0]]), {0: 1, 1: 3})
     Traceback (most recent call last):
     ...
-    ValueError: classWeight must contain all classes in the training data. The class 2 exists in the data but not in classWeight
+    ValueError: class_weight must contain all classes in the training data. The class 2 exists in the data but not in class_weight
     """
     if isinstance(class_weight, (list, tuple)):
         class_weight = dict(enumerate(class_weight))
@@ -268,8 +296,8 @@ def class_weight_to_sample_weight(y, class_weight):
     weights = np.empty(len(classes), np.float32)
     for c in np.unique(classes):
         if int(c) not in class_weight:
-            raise ValueError("classWeight must contain all classes in the training data. "
-                             f"The class {int(c)} exists in the data but not in classWeight")
+            raise ValueError("class_weight must contain all classes in the training data. "
+                             f"The class {int(c)} exists in the data but not in class_weight")
         weights[classes == c] = class_weight[int(c)]
     return weights
 

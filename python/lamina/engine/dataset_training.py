@@ -49,8 +49,8 @@ __all__ = ["fit_dataset", "evaluate_dataset", "is_dataset"]
 
 # Elements of any other form get TF.js's message, with lamina's tuple forms added.
 ELEMENT_FORM = ("A Dataset iterator for {caller} is expected to generate objects of the form "
-                "{{'xs': xVal, 'ys': yVal}} or tuples (xVal, yVal) / (xVal, yVal, sampleWeight), where "
-                "xVal and yVal may be a Tensor, a numpy array, a list of one Tensor, or a dict of input "
+                "{{'xs': x_val, 'ys': y_val}} or tuples (x_val, y_val) / (x_val, y_val, sample_weight), where "
+                "x_val and y_val may be a Tensor, a numpy array, a list of one Tensor, or a dict of input "
                 "(output) name to Tensor.  The provided Dataset instead generates {element}")
 
 

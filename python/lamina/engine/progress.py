@@ -6,10 +6,12 @@ epoch logs. verbose=2, or verbose=1 when the output is not a terminal (a log fil
 job, a notebook capturing output): one line per epoch and nothing else, so no carriage
 returns end up in logs:
 
-    Epoch 1 / 5 - 41ms 410us/step - acc=0.53 loss=0.690
+    Epoch 1 / 5 - 41ms 13ms/step - acc=0.53 loss=0.690
 
-Numbers are shown as TF.js shows them (`format_number`), keys sorted alphabetically, and
-the time per step is TF.js's: the epoch's training time divided by its number of samples.
+Numbers are shown as TF.js shows them (`format_number`), keys sorted alphabetically. The
+times are Keras's rather than TF.js's (which prints the epoch in whole ms and the time per
+*sample* as "us/step", so a fast epoch read "0ms 0us/step"): a step is one batch in both
+fit and fit_dataset, and each time is scaled to s, ms or us (`format_duration`).
 
 >>> import io, lamina as lm
 >>> from lamina.engine.progress import ProgressLogger
@@ -22,7 +24,7 @@ the time per step is TF.js's: the epoch's training time divided by its number of
 >>> logger.on_batch_end(1, {"batch": 1, "size": 2, "loss": 0.25})
 >>> logger.on_epoch_end(0, {"loss": 0.5, "acc": 0.012345})
 >>> print(out.getvalue(), end="")
-Epoch 1 / 2 - ...ms ...us/step - acc=0.0123 loss=0.500
+Epoch 1 / 2 - ...s ...s/step - acc=0.0123 loss=0.500
 """
 
 import io
@@ -36,7 +38,7 @@ from tqdm import tqdm
 
 from lamina.callbacks import Callback
 
-__all__ = ["ProgressLogger", "format_number", "format_logs"]
+__all__ = ["ProgressLogger", "format_number", "format_logs", "format_duration"]
 
 BASE_NUM_DIGITS = 2  # TF.js getSuccinctNumberDisplay's constants
 MAX_NUM_DECIMAL_PLACES = 4
@@ -97,18 +99,38 @@ def format_logs(logs):
                     if key not in ("batch", "size"))
 
 
+def format_duration(seconds):
+    """A time scaled to s, ms or us as Keras's progress bar does, with two significant
+    digits below 10 so that short times do not show as 0.
+
+    >>> from lamina.engine.progress import format_duration
+    >>> [format_duration(s) for s in (12.3, 1.25, 0.041, 0.00085, 4.2e-7, 0.0)]
+    ['12s', '1.2s', '41ms', '850us', '0.42us', '0us']
+    """
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            break
+    value = seconds / scale
+    return f"{value:.0f}{unit}" if value >= 10 else f"{value:.2g}{unit}"
+
+
 def _is_terminal(stream):
-    """Whether a bar can be drawn on stream: a terminal, and not one that reports zero
-    columns (some pseudo-terminals do; tqdm then draws nothing at all)."""
+    """Whether a bar can be drawn on stream: it is a terminal."""
     try:
-        if not stream.isatty():
-            return False
+        return stream.isatty()
     except (AttributeError, ValueError):  # no isatty, or a closed stream
         return False
+
+
+def _bar_columns(stream):
+    """The width to give tqdm: 80 for a terminal that reports zero columns (some
+    pseudo-terminals and CI runners do, and tqdm would then draw nothing), else None
+    (tqdm reads the width itself)."""
     try:
-        return os.get_terminal_size(stream.fileno()).columns > 0
+        columns = os.get_terminal_size(stream.fileno()).columns
     except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
-        return True  # a terminal whose size cannot be read: tqdm uses its default width
+        return None  # a size that cannot be read: tqdm uses its default width
+    return 80 if columns == 0 else None
 
 
 class _EpochBar(tqdm):
@@ -142,6 +164,7 @@ class ProgressLogger(Callback):
     def on_train_begin(self, logs=None):
         self._out = self.stream if self.stream is not None else sys.stdout
         self._use_bar = self.verbose == 1 and _is_terminal(self._out)
+        self._columns = _bar_columns(self._out) if self._use_bar else None
         self._batches_expected = self._batches_per_epoch()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -151,7 +174,7 @@ class ProgressLogger(Callback):
         self._heading = f"Epoch {epoch + 1} / {self.params.get('epochs')}"
         if self._use_bar:
             self._bar = _EpochBar(total=self._batches_expected, desc=self._heading, file=self._out,
-                                  unit="batch", leave=True)
+                                  unit="batch", leave=True, ncols=self._columns)
 
     def on_batch_end(self, batch, logs=None):
         self.on_batches_end(1, logs)
@@ -180,7 +203,7 @@ class ProgressLogger(Callback):
         seconds = self._train_seconds
         if seconds is None:  # stopped early, or the number of batches was unknown
             seconds = time.perf_counter() - self._epoch_start
-        summary = f"{_js_to_fixed(seconds * 1e3, 0)}ms {self._microseconds_per_step(seconds)}us/step"
+        summary = f"{format_duration(seconds)} {format_duration(seconds / max(1, self._batches_done))}/step"
         metrics = format_logs(logs or {})
         if metrics:
             summary += " - " + metrics
@@ -190,12 +213,6 @@ class ProgressLogger(Callback):
             print(summary, file=self._out, flush=True)
         else:
             print(f"{self._heading} - {summary}", file=self._out, flush=True)
-
-    def _microseconds_per_step(self, seconds):
-        """TF.js's us/step: per sample when the number of samples is known, else per batch."""
-        samples = self.params.get("samples")
-        steps = samples if samples else self._batches_done
-        return _js_to_fixed(seconds * 1e6 / steps, 0) if steps else "0"
 
     def on_train_end(self, logs=None):
         if self._bar is not None:  # an epoch that never ended

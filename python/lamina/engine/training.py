@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from lamina import optimizers
+from lamina._suggest import did_you_mean
 from lamina.callbacks import BaseLogger, History, configure_callbacks
 from lamina.engine import data_checks
 from lamina.engine import fused as _fused
@@ -63,7 +64,8 @@ def get_optimizer(identifier):
     if isinstance(identifier, str):
         if identifier in _OPTIMIZER_NAMES:
             return _OPTIMIZERS[_OPTIMIZER_NAMES[identifier]]()
-        raise ValueError(f"Unknown Optimizer {identifier}. Valid optimizers: {', '.join(_OPTIMIZER_NAMES)} "
+        raise ValueError(f"Unknown Optimizer {identifier}.{did_you_mean(identifier, _OPTIMIZER_NAMES)} "
+                         f"Valid optimizers: {', '.join(_OPTIMIZER_NAMES)} "
                          "(or an optimizer made with lm.train, e.g. lm.train.momentum(0.01, 0.9))")
     raise TypeError("User-defined optimizer must be an instance of tf.Optimizer (lm.train.*), "
                     f"got {type(identifier).__name__}")

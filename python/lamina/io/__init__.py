@@ -20,9 +20,11 @@ manifest, and with the optimizer the training config) and `weights.bin`.
 True
 """
 
+from lamina._public import public_dir
 from lamina.io import model_json, weights  # noqa: F401
 from lamina.io.loading import load_layers_model, load_weights, model_from_json
 from lamina.io.saving import check_user_defined_metadata, save, save_weights
 
 __all__ = ["save", "load_layers_model", "save_weights", "load_weights", "model_from_json",
            "check_user_defined_metadata", "model_json", "weights"]
+__dir__ = public_dir(__all__)  # dir() lists the public names only

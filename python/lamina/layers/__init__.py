@@ -6,6 +6,7 @@
 ('Dense', 32, [None, 784])
 """
 
+from lamina._public import public_dir
 from lamina.layers.base import Layer, LayerWeight, get_class, register_class
 from lamina.layers.core import (Activation, Dense, Dropout, Flatten, InputLayer, Reshape, activation, dense,
                                 dropout, flatten, input_layer, reshape)
@@ -13,3 +14,4 @@ from lamina.layers.core import (Activation, Dense, Dropout, Flatten, InputLayer,
 __all__ = ["Layer", "LayerWeight", "register_class", "get_class",
            "Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer",
            "dense", "activation", "dropout", "flatten", "reshape", "input_layer"]
+__dir__ = public_dir(__all__)  # dir() lists the public names only

@@ -167,6 +167,25 @@ def _shape_list(shape, argument):
     return out
 
 
+def _check_input_shape(input_shape):
+    """input_shape as a list; it describes one example, so a leading None (a batch axis
+    written out, the habit of batch_input_shape) is refused with both ways to say it right.
+
+    (When recurrent layers come, [None, features] means "any number of time steps" for
+    them, as in TF.js and Keras: they should skip this check.)
+
+    >>> _check_input_shape([None, 4])
+    Traceback (most recent call last):
+    ...
+    ValueError: input_shape excludes the batch axis, got input_shape=[None, 4]: use batch_input_shape=[None, 4] or input_shape=[4]
+    """
+    shape = _shape_list(input_shape, "input_shape")
+    if shape and shape[0] is None:
+        raise ValueError(f"input_shape excludes the batch axis, got input_shape={shape}: use "
+                         f"batch_input_shape={shape} or input_shape={shape[1:]}")
+    return shape
+
+
 def _accepts_training(call):
     parameters = inspect.signature(call).parameters.values()
     return any(p.name == "training" or p.kind is p.VAR_KEYWORD for p in parameters)
@@ -221,7 +240,7 @@ class Layer:
                 raise ValueError("batch_input_shape must start with the batch size (None for any), "
                                  "e.g. [None, 3]; got []")
         elif input_shape is not None:
-            self.batch_input_shape = [None] + _shape_list(input_shape, "input_shape")
+            self.batch_input_shape = [None] + _check_input_shape(input_shape)
         if dtype is not None and dtype not in ("float32", "int32", "bool"):
             raise ValueError(f"dtype must be 'float32', 'int32' or 'bool', got {dtype!r}")
         # As TF.js: a layer that declares its input has an input dtype (float32 by default).
@@ -382,7 +401,7 @@ class Layer:
         params = self.weights
         weights = list(weights)
         if len(weights) != len(params):
-            raise ValueError(f'You called setWeights(weights) on layer "{self.name}" with a weight list '
+            raise ValueError(f'You called set_weights(weights) on layer "{self.name}" with a weight list '
                              f"of length {len(weights)}, but the layer was expecting {len(params)} weights.")
         arrays = [np.asarray(w._data if isinstance(w, Tensor) else w) for w in weights]
         for param, array in zip(params, arrays):  # check all before writing any

@@ -312,10 +312,10 @@ class InputLayer(Layer):
 
     def __init__(self, input_shape=None, batch_input_shape=None, name=None, dtype=None, sparse=False):
         if input_shape is not None and batch_input_shape is not None:
-            raise ValueError("Only provide the inputShape OR batchInputShape argument to inputLayer, "
+            raise ValueError("Only provide the input_shape OR batch_input_shape argument to input_layer, "
                              "not both at the same time.")
         if input_shape is None and batch_input_shape is None:
-            raise ValueError("An InputLayer should be passed either a `batchInputShape` or an `inputShape`.")
+            raise ValueError("An InputLayer should be passed either a `batch_input_shape` or an `input_shape`.")
         # TF.js names input layers 'input1', 'input2', ... (no snake_case prefix).
         super().__init__(name=get_uid("input") if name is None else name, input_shape=input_shape,
                          batch_input_shape=batch_input_shape, dtype=dtype)
@@ -415,6 +415,6 @@ def input_layer(**kwargs):
     >>> lm.layers.input_layer()
     Traceback (most recent call last):
     ...
-    ValueError: An InputLayer should be passed either a `batchInputShape` or an `inputShape`.
+    ValueError: An InputLayer should be passed either a `batch_input_shape` or an `input_shape`.
     """
     return InputLayer(**kwargs)

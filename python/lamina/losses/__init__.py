@@ -30,7 +30,9 @@ import re
 
 import numpy as np
 
+from lamina._public import public_dir
 from lamina import _core
+from lamina._suggest import did_you_mean
 from lamina.losses import layers
 from lamina.losses.layers import sigmoid_cross_entropy_with_logits
 from lamina.ops import (abs as absolute, add, div, log, mean, minimum, mul, neg, relu, square, sub,
@@ -43,6 +45,7 @@ __all__ = [
     "mean_squared_error", "absolute_difference", "log_loss", "hinge_loss", "huber_loss",
     "cosine_distance", "get", "layers",
 ]
+__dir__ = public_dir(__all__)  # dir() lists the public names only
 
 
 class Reduction(enum.IntEnum):
@@ -330,9 +333,8 @@ def get(identifier):
         raise TypeError(f"loss must be a loss name or a function, got {type(identifier).__name__}")
     if identifier in _BY_NAME:
         return _BY_NAME[identifier]
-    message = f"Unknown loss {identifier}"
+    hint = did_you_mean(identifier, _BY_NAME)
     if "softmaxcrossentropy" in identifier.lower().replace("_", ""):
-        message += ('. Use "categoricalCrossentropy" as the string name for '
-                    "tf.losses.softmaxCrossEntropy")
-    raise ValueError(f"{message}. Valid losses: {', '.join(LOSSES)} (or in snake_case, e.g. "
+        hint = ' Use "categoricalCrossentropy" as the string name for tf.losses.softmaxCrossEntropy.'
+    raise ValueError(f"Unknown loss {identifier}.{hint} Valid losses: {', '.join(LOSSES)} (or in snake_case, e.g. "
                      f"mean_squared_error), or the aliases {', '.join(ALIASES)}")

@@ -290,7 +290,7 @@ def value_and_grad(f):
     ([9.0], [6.0])
     """
     def value_and_gradient(x, dy=None):
-        y, (g,) = _value_and_grads(f, [x], dy, "valueAndGrad(f)(x)")
+        y, (g,) = _value_and_grads(f, [x], dy, "value_and_grad(f)(x)")
         return {"value": y, "grad": g}
     return value_and_gradient
 
@@ -305,8 +305,8 @@ def value_and_grads(f):
     """
     def value_and_gradients(args, dy=None):
         if not isinstance(args, (list, tuple)):
-            raise TypeError(f"The args passed in valueAndGrads(f)(args) must be a list of tensors, got {type(args).__name__}")
-        y, gs = _value_and_grads(f, list(args), dy, "valueAndGrads(f)(args)")
+            raise TypeError(f"The args passed in value_and_grads(f)(args) must be a list of tensors, got {type(args).__name__}")
+        y, gs = _value_and_grads(f, list(args), dy, "value_and_grads(f)(args)")
         return {"value": y, "grads": gs}
     return value_and_gradients
 
@@ -324,7 +324,7 @@ def variable_grads(f, var_list=None):
     (4.0, [4.0])
     """
     if not callable(f):
-        raise TypeError(f"The f passed in variableGrads(f) must be a function, got {type(f).__name__}")
+        raise TypeError(f"The f passed in variable_grads(f) must be a function, got {type(f).__name__}")
     if var_list is not None:
         var_list = list(var_list)
         for v in var_list:
@@ -332,16 +332,16 @@ def variable_grads(f, var_list=None):
                 raise TypeError(f"var_list must hold Variables, got {type(v).__name__}")
         trainable = [v for v in var_list if v.trainable]
         if not trainable:
-            raise ValueError("variableGrads() expects at least one of the input variables to be "
+            raise ValueError("variable_grads() expects at least one of the input variables to be "
                              f"trainable, but none of the {len(var_list)} variables is trainable.")
         tape = _Tape(var_list=trainable)
     else:
         tape = _Tape(watch_trainable_variables=True)
     y = _run_taped(tape, f, [])
     if not isinstance(y, Tensor):
-        raise TypeError(f"The result y returned by f() in variableGrads(f) must be a tensor, got {type(y).__name__}")
+        raise TypeError(f"The result y returned by f() in variable_grads(f) must be a tensor, got {type(y).__name__}")
     if y.rank != 0:
-        raise ValueError(f"The f passed in variableGrads(f) must return a scalar, but it returned a rank-{y.rank} tensor")
+        raise ValueError(f"The f passed in variable_grads(f) must return a scalar, but it returned a rank-{y.rank} tensor")
     touched = [t for t in tape.keep if isinstance(t, Variable)]
     raw = _walk(tape, y, np.ones((), np.float32), touched)
     named = {v.name: g if isinstance(g, Tensor) else Tensor._wrap(g) for v, g in zip(touched, raw) if g is not None}
