@@ -1,10 +1,11 @@
 """Train a small network on real handwritten digits with lamina's Layers API.
 
 The 1,797 8×8 digit images that scikit-learn ships (no download), 80% to train and 20% to
-test. Prints a progress bar per epoch, the test accuracy and the confusion matrix.
+test. Prints a progress bar per epoch, the test accuracy and the confusion matrix, and saves
+the model in the TensorFlow.js format (model.json + weights.bin) for the browser.
 
     pip install ".[examples]" && python examples/train_digits.py
-    python examples/train_digits.py --epochs 5 --verbose 2
+    python examples/train_digits.py --epochs 5 --verbose 2 --save /tmp/digits
 """
 
 import argparse
@@ -45,6 +46,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    parser.add_argument("--save", default="digits-model", metavar="FOLDER",
+                        help="where to save the trained model (default: digits-model)")
     args = parser.parse_args()
 
     lm.set_seed(args.seed)
@@ -62,6 +65,11 @@ def main():
     print("     " + " ".join(f"{d:4d}" for d in range(10)))
     for digit, row in enumerate(confusion_matrix(y_test, predicted)):
         print(f"{digit:4d} " + " ".join(f"{n:4d}" for n in row))
+
+    model.save(args.save)
+    print(f"Saved the model to {args.save}/ (model.json + weights.bin). TensorFlow.js loads it "
+          f"unchanged: serve the folder's parent with `python -m http.server` and call "
+          f"tf.loadLayersModel('http://localhost:8000/{args.save}/model.json')")
 
 
 if __name__ == "__main__":

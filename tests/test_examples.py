@@ -24,10 +24,21 @@ def test_core_api_loss_falls_and_test_accuracy_rises():
     assert after > before + 0.2, out
 
 
-def test_train_digits_reaches_95_percent_on_held_out_digits():
-    out = run_example("train_digits.py", "--epochs", "30", "--verbose", "2")
+def test_train_digits_reaches_95_percent_on_held_out_digits(tmp_path):
+    out = run_example("train_digits.py", "--epochs", "30", "--verbose", "2", "--save", str(tmp_path / "digits"))
     accuracy = float(re.search(r"Test accuracy: ([0-9.]+) on 360 held-out digits", out).group(1))
     assert accuracy >= 0.95, out
     rows = re.findall(r"^\s+\d( +\d+){10}$", out, re.M)
     assert len(rows) == 10, out
     assert out.count("Epoch ") == 30, out
+    # The saved model loads and gives the accuracy printed (the same held-out digits).
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    import lamina as lm
+    digits = load_digits()
+    x = (digits.data / 16.0).astype(np.float32)
+    test = np.random.default_rng(0).permutation(len(x))[int(0.8 * len(x)):]
+    model = lm.load_layers_model(tmp_path / "digits")
+    predicted = model.predict(x[test]).numpy().argmax(axis=1)
+    assert round(float(np.mean(predicted == digits.target[test])), 4) == accuracy
